@@ -1,0 +1,25 @@
+"""Shared fixtures. Each test gets its own RECOBRO_HOME under tmp_path."""
+
+from __future__ import annotations
+
+import pytest
+
+from recobro.settings import Settings
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch):
+    """Settings rooted in a fresh temporary RECOBRO_HOME (folders created)."""
+    monkeypatch.setenv("RECOBRO_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("RECOBRO_CONFIG", raising=False)
+    return Settings.load(config_file=tmp_path / "absent.toml").ensure_dirs()
+
+
+@pytest.fixture
+def con(settings):
+    """A writable connection to the temporary warehouse."""
+    from recobro.warehouse import connect
+
+    c = connect(settings)
+    yield c
+    c.close()
