@@ -1,0 +1,107 @@
+"""Find a delivery's files, hash them, and stage each one as an all-VARCHAR table.
+
+The schema contract is enforced here: a file that cannot be read, has no data rows, or lacks
+a required column raises `ContractError` before any row is judged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from recobro.contract import LOAD_ORDER, TABLES
+
+from ingestion.errors import ContractError
+
+SUFFIXES = (".csv", ".parquet")
+
+
+@dataclass(frozen=True)
+class DeliveryFile:
+    table: str
+    path: Path
+    sha256: str
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def delivery_files(delivery_dir: Path) -> tuple[list[DeliveryFile], list[str]]:
+    """The known table files of a delivery in LOAD_ORDER, and the names of files ignored."""
+    delivery_dir = Path(delivery_dir)
+    if not delivery_dir.is_dir():
+        raise ContractError(f"delivery {delivery_dir} is not a folder")
+    by_table: dict[str, list[Path]] = {}
+    unknown: list[str] = []
+    for path in sorted(p for p in delivery_dir.iterdir() if not p.name.startswith(".")):
+        name, suffix = path.stem.lower(), path.suffix.lower()
+        if path.is_file() and suffix in SUFFIXES and name in TABLES:
+            by_table.setdefault(name, []).append(path)
+        else:
+            unknown.append(path.name)
+    for name, paths in by_table.items():
+        if len(paths) > 1:
+            raise ContractError(f"{delivery_dir.name}: table {name} is delivered twice "
+                                f"({', '.join(p.name for p in paths)}); send one file per table")
+    if not by_table:
+        raise ContractError(f"delivery {delivery_dir} holds none of the tables {', '.join(LOAD_ORDER)} "
+                            f"as .csv or .parquet (found: {', '.join(unknown) or 'nothing'})")
+    files = [DeliveryFile(n, by_table[n][0], file_sha256(by_table[n][0])) for n in LOAD_ORDER if n in by_table]
+    return files, unknown
+
+
+def _reader(path: Path) -> str:
+    quoted = str(path).replace("'", "''")
+    if path.suffix.lower() == ".csv":
+        return f"read_csv('{quoted}', all_varchar = true, header = true, auto_detect = true)"
+    return f"read_parquet('{quoted}')"
+
+
+def _source_columns(con: duckdb.DuckDBPyConnection, f: DeliveryFile) -> list[str]:
+    if f.path.stat().st_size == 0:
+        raise ContractError(f"{f.path.name}: file is empty (expected a header row and data rows)")
+    try:
+        return [row[0] for row in con.execute(f"describe select * from {_reader(f.path)}").fetchall()]
+    except duckdb.Error as exc:
+        raise ContractError(f"{f.path.name}: cannot be read as {f.path.suffix[1:]}: {exc}") from exc
+
+
+def stage_file(con: duckdb.DuckDBPyConnection, f: DeliveryFile) -> tuple[str, int]:
+    """Create temp table `ingest_src_<table>`: one VARCHAR column per contract column plus
+    `_source_row` (1-based data row in the file). Returns (table name, rows_in).
+
+    Grain: one row per data row of the file. Optional columns absent from the file are null;
+    columns outside the contract are ignored.
+    """
+    table = TABLES[f.table]
+    present = {c.strip().lower(): c for c in _source_columns(con, f)}
+    missing = [c.name for c in table.columns if c.required and c.name not in present]
+    if missing:
+        raise ContractError(f"{f.path.name}: required column(s) {', '.join(missing)} missing "
+                            f"(table {f.table}; header has {', '.join(present) or 'no columns'})")
+    selects = [
+        f'cast("{present[c.name]}" as varchar) as {c.name}' if c.name in present else f"null::varchar as {c.name}"
+        for c in table.columns
+    ]
+    target = f"ingest_src_{f.table}"
+    try:
+        # A fresh table's rowid follows insertion order, which DuckDB preserves for file scans.
+        con.execute(f"create or replace temp table {target}_scan as select {', '.join(selects)} "
+                    f"from {_reader(f.path)}")
+        con.execute(f"create or replace temp table {target} as "
+                    f"select rowid + 1 as _source_row, * from {target}_scan")
+        con.execute(f"drop table {target}_scan")
+    except duckdb.Error as exc:
+        raise ContractError(f"{f.path.name}: cannot be read: {exc}") from exc
+    rows_in = int(con.execute(f"select count(*) from {target}").fetchall()[0][0])
+    if rows_in == 0:
+        raise ContractError(f"{f.path.name}: header only, no data rows (table {f.table})")
+    return target, rows_in

@@ -1,0 +1,97 @@
+"""Out-of-time evaluation: metrics and the plots logged with every training run.
+
+Grain of inputs: one row per labelled unit of the held-out (later) time slice.
+Plots are built on `matplotlib.figure.Figure` directly, so no pyplot global state is touched.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def expected_calibration_error(y, p, bins: int = 10) -> float:
+    """ECE with equal-width bins: sum over bins of (bin share) x |mean(p) - mean(y)|."""
+    y, p = np.asarray(y, dtype="float64"), np.asarray(p, dtype="float64")
+    idx = np.minimum((p * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            total += m.mean() * abs(p[m].mean() - y[m].mean())
+    return float(total)
+
+
+def classification_metrics(y, p) -> dict[str, float]:
+    """AUC, log loss, Brier score and ECE of probabilities `p` against labels `y`."""
+    from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
+
+    y = np.asarray(y)
+    return {
+        "auc": float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else float("nan"),
+        "log_loss": float(log_loss(y, p, labels=[0, 1])),
+        "brier": float(brier_score_loss(y, p)),
+        "ece": expected_calibration_error(y, p),
+        "label_rate": float(np.mean(y)),
+        "mean_p": float(np.mean(p)),
+    }
+
+
+def reliability_figure(y, p_calibrated, p_raw, bins: int = 10):
+    """Reliability diagram: observed rate vs mean predicted probability per bin."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5, 5))
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=1, label="perfect")
+    y = np.asarray(y, dtype="float64")
+    for label, p in (("calibrated", p_calibrated), ("uncalibrated", p_raw)):
+        p = np.asarray(p, dtype="float64")
+        idx = np.minimum((p * bins).astype(int), bins - 1)
+        pts = [(p[idx == b].mean(), y[idx == b].mean()) for b in range(bins) if (idx == b).any()]
+        ax.plot(*zip(*pts), marker="o", label=label)
+    ax.set_xlabel("mean predicted probability")
+    ax.set_ylabel("observed rate")
+    ax.set_title("Reliability (out-of-time)")
+    ax.legend(loc="upper left")
+    return fig
+
+
+def importance_figure(booster):
+    """Gain importance per feature, largest at the top."""
+    from matplotlib.figure import Figure
+
+    names = booster.feature_name()
+    gain = booster.feature_importance(importance_type="gain")
+    order = np.argsort(gain)
+    fig = Figure(figsize=(6, 0.35 * len(names) + 1.5))
+    ax = fig.subplots()
+    ax.barh([names[i] for i in order], gain[order])
+    ax.set_xlabel("total gain")
+    ax.set_title("Feature importance")
+    fig.tight_layout()
+    return fig
+
+
+def shap_summary_figure(shap_values: np.ndarray, X, max_features: int = 20):
+    """Beeswarm-style SHAP summary: one row per feature, points coloured by feature rank."""
+    from matplotlib.figure import Figure
+
+    names = list(X.columns)
+    order = np.argsort(np.abs(shap_values).mean(axis=0))[-max_features:]
+    fig = Figure(figsize=(7, 0.4 * len(order) + 1.5))
+    ax = fig.subplots()
+    rng = np.random.default_rng(0)
+    for row, j in enumerate(order):
+        v = X.iloc[:, j].to_numpy(dtype="float64")
+        finite = np.isfinite(v)
+        colour = np.full(len(v), 0.5)
+        if finite.sum() > 1:
+            colour[finite] = v[finite].argsort().argsort() / (finite.sum() - 1)
+        jitter = rng.uniform(-0.3, 0.3, len(v))
+        ax.scatter(shap_values[:, j], row + jitter, c=colour, cmap="coolwarm", s=4, alpha=0.6)
+    ax.set_yticks(range(len(order)), [names[j] for j in order])
+    ax.axvline(0, c="grey", lw=1)
+    ax.set_xlabel("SHAP value (log-odds; colour: low → high feature value)")
+    ax.set_title("SHAP summary (out-of-time sample)")
+    fig.tight_layout()
+    return fig

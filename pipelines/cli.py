@@ -1,0 +1,174 @@
+"""`recobro` command line. Every stage runs as a Prefect flow without a server (ephemeral mode).
+
+Run `recobro <command> --help` for each command's options. All commands honour RECOBRO_HOME.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+from recobro.settings import Settings
+
+DEFAULT_END_DATE = date(2026, 10, 31)
+
+
+def _prepare_prefect(settings: Settings, verbose: bool) -> None:
+    """Point Prefect at a home under RECOBRO_HOME and keep its logs quiet unless asked.
+
+    Must run before Prefect is imported: Prefect reads these variables once.
+    """
+    os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home))
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+
+
+def cmd_simulate(args, settings: Settings) -> int:
+    """Write a simulated delivery (seven input tables) and its ground truth in a separate folder."""
+    from simulator import simulate
+
+    out = Path(args.out)
+    truth = Path(args.truth_dir) if args.truth_dir else settings.truth_dir / out.name
+    rows = simulate(args.accounts, args.days, args.seed, out, truth, end_date=args.end_date, fmt=args.format)
+    for name, n in rows.items():
+        print(f"  {name:<20} {n:>10,}")
+    print(f"delivery: {out}\nground truth (never ingested): {truth}")
+    return 0
+
+
+def cmd_ingest(args, settings: Settings) -> int:
+    """Load a delivery folder into the warehouse; bad rows go to the quarantine table."""
+    delivery = Path(args.delivery_dir).resolve()
+    if not delivery.is_dir():
+        raise FileNotFoundError(f"delivery folder {delivery} does not exist")
+    from pipelines.flows import ingest_flow
+
+    print(ingest_flow(str(delivery), validate=not args.no_expectations))
+    return 0
+
+
+def cmd_features(args, settings: Settings) -> int:
+    """Build point-in-time account features for --as-of."""
+    from pipelines.flows import features_flow
+
+    print(f"built {features_flow(args.as_of)} for {args.as_of}")
+    return 0
+
+
+def cmd_train(args, settings: Settings) -> int:
+    """Train the models on snapshots before --as-of, log them to MLflow and register them."""
+    from pipelines.flows import train_flow
+
+    for trained in train_flow(args.as_of):
+        print(trained)
+    return 0
+
+
+def cmd_run(args, settings: Settings) -> int:
+    """The daily flow: [ingest DELIVERY] → features → score → decide → publish."""
+    from pipelines.flows import daily_flow
+
+    result = daily_flow(args.as_of, str(Path(args.delivery).resolve()) if args.delivery else None)
+    print(result["decided"])
+    print(result["published"])
+    return 0
+
+
+def cmd_dispatch(args, settings: Settings) -> int:
+    """Dispatch the published next-best-actions for --as-of (dry-run: nothing leaves the machine)."""
+    if not args.dry_run:
+        print("error: live sending needs channel adapters configured; none are yet. Use the default --dry-run.",
+              file=sys.stderr)
+        return 2
+    from pipelines.flows import dispatch_flow
+
+    print(dispatch_flow(args.as_of, dry_run=True))
+    return 0
+
+
+def cmd_report(args, settings: Settings) -> int:
+    """Write the HTML report for --as-of and print its path."""
+    from pipelines.flows import report_flow
+
+    print(f"report: {report_flow(args.as_of)}")
+    return 0
+
+
+def cmd_demo(args, settings: Settings) -> int:
+    """Simulate a portfolio, ingest, train, run the daily flow, dry-run dispatch, report, summarise."""
+    from pipelines.demo import run_demo
+
+    return run_demo(settings, accounts=args.accounts, days=args.days, seed=args.seed, end_date=args.end_date)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="recobro", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-v", "--verbose", action="store_true", help="show Prefect's task logs")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name, func):
+        p = sub.add_parser(name, help=func.__doc__.splitlines()[0], description=func.__doc__)
+        p.set_defaults(func=func)
+        return p
+
+    def as_of_arg(p, required=True):
+        p.add_argument("--as-of", type=date.fromisoformat, required=required, metavar="YYYY-MM-DD",
+                       help="business date: events up to the end of this day (UTC) are visible")
+
+    p = add("simulate", cmd_simulate)
+    p.add_argument("--accounts", type=int, default=20_000)
+    p.add_argument("--days", type=int, default=180, help="days of history")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--end-date", type=date.fromisoformat, default=DEFAULT_END_DATE)
+    p.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    p.add_argument("--out", required=True, help="delivery folder to write")
+    p.add_argument("--truth-dir", help="ground-truth folder (default: $RECOBRO_HOME/truth/<delivery name>)")
+
+    p = add("ingest", cmd_ingest)
+    p.add_argument("delivery_dir")
+    p.add_argument("--no-expectations", action="store_true", help="skip the Great Expectations report")
+
+    as_of_arg(add("features", cmd_features))
+    as_of_arg(add("train", cmd_train))
+    p = add("run", cmd_run)
+    as_of_arg(p)
+    p.add_argument("--delivery", help="ingest this delivery folder first")
+    p = add("dispatch", cmd_dispatch)
+    as_of_arg(p)
+    p.add_argument("--dry-run", action=argparse.BooleanOptionalAction, default=True)
+    as_of_arg(add("report", cmd_report))
+
+    p = add("demo", cmd_demo)
+    p.add_argument("--accounts", type=int, default=20_000)
+    p.add_argument("--days", type=int, default=180)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--end-date", type=date.fromisoformat, default=DEFAULT_END_DATE)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings.load()
+    _prepare_prefect(settings, args.verbose)
+    try:
+        return args.func(args, settings)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # one clear line for known failures; the traceback only with -v
+        if args.verbose:
+            raise
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Coarse Prefect tasks: one per table build, training run, scoring run or export.
+
+Each task opens its own warehouse connection, calls one stage function, and returns a small
+summary (counts and names, never rows). Stage imports are local so the CLI starts fast.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from recobro.settings import Settings
+from recobro.warehouse import warehouse
+
+
+@task(name="load-delivery", cache_policy=NO_CACHE)
+def load_delivery(settings: Settings, delivery_dir: Path, validate: bool = True):
+    from ingestion import load_delivery as _load
+
+    with warehouse(settings) as con:
+        return _load(con, Path(delivery_dir), validate=validate)
+
+
+@task(name="build-account-features", cache_policy=NO_CACHE)
+def build_account_features(settings: Settings, as_of: date) -> str:
+    from features.build import fct_account_features, stg_views
+
+    with warehouse(settings) as con:
+        stg_views(con)
+        return fct_account_features(con, as_of)
+
+
+@task(name="build-training-sets", cache_policy=NO_CACHE)
+def build_training_sets(settings: Settings, as_of: date) -> list[str]:
+    from features.build import stg_views, training_set
+
+    with warehouse(settings) as con:
+        stg_views(con)
+        return [training_set(con, target, as_of) for target in ("promise_kept", "pay_30d")]
+
+
+@task(name="train-models", cache_policy=NO_CACHE)
+def train_models(settings: Settings, as_of: date):
+    from models.train import train_models as _train
+
+    with warehouse(settings) as con:
+        return _train(con, settings, as_of)
+
+
+@task(name="score-accounts", cache_policy=NO_CACHE)
+def score_accounts(settings: Settings, as_of: date) -> str:
+    from models.score import score_accounts as _score
+
+    with warehouse(settings) as con:
+        return _score(con, settings, as_of)
+
+
+@task(name="decide-actions", cache_policy=NO_CACHE)
+def decide_actions(settings: Settings, as_of: date):
+    from decisioning import decide
+
+    with warehouse(settings) as con:
+        return decide(con, settings, as_of)
+
+
+@task(name="publish-tables", cache_policy=NO_CACHE)
+def publish_tables(settings: Settings, as_of: date):
+    from recobro.publish import publish
+
+    with warehouse(settings) as con:
+        return publish(con, settings, as_of)
+
+
+@task(name="dispatch-actions", cache_policy=NO_CACHE, retries=0)
+def dispatch_actions(settings: Settings, as_of: date, dry_run: bool = True):
+    from dispatcher import dispatch
+
+    return dispatch(settings, as_of, dry_run=dry_run)
+
+
+@task(name="build-report", cache_policy=NO_CACHE)
+def build_report(settings: Settings, as_of: date) -> Path:
+    from reports import build_report as _build
+
+    with warehouse(settings, read_only=True) as con:
+        return _build(con, settings, as_of)

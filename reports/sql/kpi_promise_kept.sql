@@ -1,0 +1,71 @@
+-- promise-kept rate over promises whose grace period (due_date + 3 days) ended in the
+-- 30-day window. Kept (docs/TABLES.md): visible, unreversed payments with effective_date
+-- between created_at::date and due_date + 3 reach 95% of promised_amount.
+with params as (
+    select
+        cast($as_of as date) as as_of,
+        cast($as_of as date) - 29 as window_start_date,
+        cast(cast($as_of as date) + 1 as timestamptz) as window_end,
+),
+
+promises as (
+    select * from {promises}
+),
+
+ledger as (
+    select * from {ledger}
+),
+
+visible_ledger as (
+    select ledger.*
+    from ledger, params
+    where ledger.posted_at < params.window_end
+      and ledger.effective_date <= params.as_of
+),
+
+reversed as (
+    select distinct reverses_entry_id as entry_id
+    from visible_ledger
+    where entry_type = 'reversal' and reverses_entry_id is not null
+),
+
+payments as (
+    select account_id, effective_date, amount
+    from visible_ledger
+    where entry_type = 'payment'
+      and not exists (select 1 from reversed where reversed.entry_id = visible_ledger.entry_id)
+),
+
+matured as (
+    select promises.*
+    from promises, params
+    where promises.created_at < params.window_end
+      and promises.due_date + 3 <= params.as_of
+      and promises.due_date + 3 >= params.window_start_date
+),
+
+paid as (
+    select
+        matured.promise_id,
+        matured.channel,
+        coalesce(sum(payments.amount), 0) >= 0.95 * any_value(matured.promised_amount) as is_kept,
+    from matured
+    left join payments
+        on payments.account_id = matured.account_id
+        and payments.effective_date between cast(matured.created_at as date) and matured.due_date + 3
+    group by matured.promise_id, matured.channel
+),
+
+final as (
+    select
+        coalesce(channel, 'all channels') as channel,
+        grouping(channel) = 1 as is_total,
+        count(*) as matured_promises,
+        count(*) filter (where is_kept) as kept_promises,
+        count(*) filter (where is_kept) / nullif(count(*), 0) as promise_kept_rate,
+    from paid
+    group by grouping sets ((channel), ())
+    order by is_total, channel
+)
+
+select * from final

@@ -1,0 +1,57 @@
+"""Wiring: every deployment in prefect.yaml loads, the CLI exposes the documented commands."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipelines.cli import build_parser, main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_deployment_entrypoint_loads_a_flow():
+    from prefect.flows import load_flow_from_entrypoint
+
+    spec = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    names = set()
+    for deployment in spec["deployments"]:
+        path, func = deployment["entrypoint"].split(":")
+        flow = load_flow_from_entrypoint(f"{ROOT / path}:{func}")
+        names.add(flow.name)
+        for schedule in deployment.get("schedules", []):
+            assert len(schedule["cron"].split()) == 5
+    assert names == {"daily", "train", "dispatch", "report", "ingest"}
+
+
+@pytest.mark.parametrize("argv", [
+    ["simulate", "--accounts", "10", "--days", "30", "--seed", "1", "--out", "x"],
+    ["ingest", "some/dir"],
+    ["train", "--as-of", "2026-10-31"],
+    ["run", "--as-of", "2026-10-31"],
+    ["dispatch", "--as-of", "2026-10-31"],
+    ["report", "--as-of", "2026-10-31"],
+    ["demo"],
+])
+def test_documented_command_shapes_parse(argv):
+    args = build_parser().parse_args(argv)
+    assert args.command == argv[0] and callable(args.func)
+
+
+def test_bad_date_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args(["run", "--as-of", "31/10/2026"])
+    assert exc.value.code == 2
+    assert "--as-of" in capsys.readouterr().err
+
+
+def test_live_dispatch_is_refused_until_adapters_exist(settings, capsys):
+    assert main(["dispatch", "--as-of", "2026-10-31", "--no-dry-run"]) == 2
+    assert "dry-run" in capsys.readouterr().err
+
+
+def test_ingest_of_a_missing_folder_fails_with_one_clear_line(settings, capsys, tmp_path):
+    code = main(["ingest", str(tmp_path / "no-such-delivery")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "no-such-delivery" in err and "Traceback" not in err

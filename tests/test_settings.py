@@ -1,0 +1,52 @@
+"""Settings: defaults under RECOBRO_HOME, file and environment precedence, nothing at import."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from recobro.settings import Settings
+
+
+def test_defaults_live_under_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("RECOBRO_HOME", str(tmp_path))
+    s = Settings.load(config_file=tmp_path / "none.toml")
+    assert s.warehouse_path == tmp_path / "warehouse.duckdb"
+    assert s.mlflow_tracking_uri == f"sqlite:///{tmp_path / 'mlflow.db'}"
+    for p in (s.inbox_dir, s.exports_dir, s.outbox_path, s.reports_dir, s.truth_dir):
+        assert tmp_path in p.parents
+
+
+def test_env_beats_file_and_file_beats_defaults(tmp_path, monkeypatch):
+    cfg = tmp_path / "recobro.toml"
+    cfg.write_text(f'[recobro]\nhome = "{tmp_path / "from_file"}"\nseed = 11\n')
+    monkeypatch.delenv("RECOBRO_HOME", raising=False)
+    monkeypatch.delenv("RECOBRO_SEED", raising=False)
+    s = Settings.load(config_file=cfg)
+    assert s.home == tmp_path / "from_file" and s.seed == 11
+    monkeypatch.setenv("RECOBRO_SEED", "3")
+    assert Settings.load(config_file=cfg).seed == 3
+
+
+def test_load_creates_nothing_until_asked(tmp_path, monkeypatch):
+    monkeypatch.setenv("RECOBRO_HOME", str(tmp_path / "h"))
+    s = Settings.load(config_file=tmp_path / "none.toml")
+    assert not (tmp_path / "h").exists()
+    s.ensure_dirs()
+    assert s.inbox_dir.is_dir() and s.outbox_path.parent.is_dir()
+
+
+def test_importing_every_package_has_no_side_effects(tmp_path):
+    """Nothing runs at import: no folders, no files, no tracking URI set."""
+    code = (
+        "import os, recobro.settings, recobro.warehouse, recobro.publish, pipelines.cli, pipelines.flows, "
+        "features.build, models.train, models.score, simulator, ingestion, decisioning, dispatcher, reports; "
+        "import mlflow; assert mlflow.get_tracking_uri() != 'sqlite:///x'; "
+        "print(sorted(os.listdir('.')))"
+    )
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "RECOBRO_HOME": str(tmp_path / "home"),
+           "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]"
+    assert not (tmp_path / "home").exists()
