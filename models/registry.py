@@ -66,7 +66,10 @@ def load_champion(settings: Settings, name: str, alias: str = "champion"):
             f"refusing to score without an approved model. Train first (`recobro train`) or set the "
             f"alias with models.registry.set_alias('{name}', '{alias}', <version>)."
         )
-    model = mlflow.sklearn.load_model(f"models:/{name}@{alias}")
+    try:
+        model = mlflow.sklearn.load_model(f"models:/{name}@{alias}")
+    except Exception as exc:  # any failure to materialise the model means: do not score
+        raise ModelNotFound(f"'{name}@{alias}' (version {mv.version}) could not be loaded: {exc}") from exc
     return model, str(mv.version)
 
 
