@@ -6,7 +6,9 @@ a required column raises `ContractError` before any row is judged.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,20 +60,47 @@ def delivery_files(delivery_dir: Path) -> tuple[list[DeliveryFile], list[str]]:
     return files, unknown
 
 
-def _reader(path: Path) -> str:
+def safe_reason(exc: Exception) -> str:
+    """DuckDB's error text without the offending line, which may hold personal data, and
+    without its list of fixes; the line number stays."""
+    kept = []
+    for line in str(exc).splitlines():
+        if line.startswith("Possible fixes") or line.strip().startswith("file ="):
+            break
+        if line.strip() and not line.startswith("Original Line"):
+            kept.append(line.strip())
+    reason = " ".join(kept)
+    match = re.search(r"CSV Error on Line: (\d+)", reason)
+    if match:
+        reason += f" (data row {int(match.group(1)) - 1})"
+    return reason
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        return [name.strip() for name in next(csv.reader(fh), [])]
+
+
+def _reader(path: Path, header: list[str]) -> str:
     quoted = str(path).replace("'", "''")
-    if path.suffix.lower() == ".csv":
-        return f"read_csv('{quoted}', all_varchar = true, header = true, auto_detect = true)"
-    return f"read_parquet('{quoted}')"
+    if path.suffix.lower() == ".parquet":
+        return f"read_parquet('{quoted}')"
+    # No sniffing: the header is read above and the dialect is fixed, so a malformed row is an
+    # error with its line number rather than a reason to guess another header.
+    columns = ", ".join("'{}': 'VARCHAR'".format(name.replace("'", "''")) for name in header)
+    return (f"read_csv('{quoted}', columns = {{{columns}}}, header = true, auto_detect = false, "
+            f"delim = ',', quote = '\"', escape = '\"')")
 
 
 def _source_columns(con: duckdb.DuckDBPyConnection, f: DeliveryFile) -> list[str]:
     if f.path.stat().st_size == 0:
         raise ContractError(f"{f.path.name}: file is empty (expected a header row and data rows)")
     try:
-        return [row[0] for row in con.execute(f"describe select * from {_reader(f.path)}").fetchall()]
-    except duckdb.Error as exc:
-        raise ContractError(f"{f.path.name}: cannot be read as {f.path.suffix[1:]}: {exc}") from exc
+        if f.path.suffix.lower() == ".csv":
+            return _csv_header(f.path)
+        return [row[0] for row in con.execute(f"describe select * from {_reader(f.path, [])}").fetchall()]
+    except (duckdb.Error, UnicodeDecodeError, csv.Error) as exc:
+        raise ContractError(f"{f.path.name}: cannot be read as {f.path.suffix[1:]}: {safe_reason(exc)}") from exc
 
 
 def stage_file(con: duckdb.DuckDBPyConnection, f: DeliveryFile) -> tuple[str, int]:
@@ -82,25 +111,23 @@ def stage_file(con: duckdb.DuckDBPyConnection, f: DeliveryFile) -> tuple[str, in
     columns outside the contract are ignored.
     """
     table = TABLES[f.table]
-    present = {c.strip().lower(): c for c in _source_columns(con, f)}
+    header = _source_columns(con, f)
+    present = {c.strip().lower(): c for c in header}
     missing = [c.name for c in table.columns if c.required and c.name not in present]
     if missing:
         raise ContractError(f"{f.path.name}: required column(s) {', '.join(missing)} missing "
-                            f"(table {f.table}; header has {', '.join(present) or 'no columns'})")
+                            f"(table {f.table}; header has {len(present)} column(s))")
     selects = [
         f'cast("{present[c.name]}" as varchar) as {c.name}' if c.name in present else f"null::varchar as {c.name}"
         for c in table.columns
     ]
     target = f"ingest_src_{f.table}"
     try:
-        # A fresh table's rowid follows insertion order, which DuckDB preserves for file scans.
-        con.execute(f"create or replace temp table {target}_scan as select {', '.join(selects)} "
-                    f"from {_reader(f.path)}")
+        # An empty over () numbers rows in scan order: DuckDB preserves insertion order for file scans.
         con.execute(f"create or replace temp table {target} as "
-                    f"select rowid + 1 as _source_row, * from {target}_scan")
-        con.execute(f"drop table {target}_scan")
+                    f"select row_number() over () as _source_row, {', '.join(selects)} from {_reader(f.path, header)}")
     except duckdb.Error as exc:
-        raise ContractError(f"{f.path.name}: cannot be read: {exc}") from exc
+        raise ContractError(f"{f.path.name}: cannot be read: {safe_reason(exc)}") from exc
     rows_in = int(con.execute(f"select count(*) from {target}").fetchall()[0][0])
     if rows_in == 0:
         raise ContractError(f"{f.path.name}: header only, no data rows (table {f.table})")

@@ -34,9 +34,7 @@ def load_id_for(files: list[DeliveryFile]) -> str:
 def create_ingest_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create the raw_<name> tables and the audit tables if they do not exist."""
     create_raw_tables(con)
-    for statement in read_sql(SQL_DIR / "audit_tables.sql").split(";"):
-        if statement.strip():
-            con.execute(statement)
+    con.execute(read_sql(SQL_DIR / "audit_tables.sql"))
 
 
 def load_delivery(

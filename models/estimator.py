@@ -30,9 +30,8 @@ def later_slice(as_of, fraction: float = 0.2) -> np.ndarray:
 
 def as_matrix(X: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """The feature matrix as float64 in `columns` order; absent columns become all-NaN."""
-    out = {}
-    for c in columns:
-        out[c] = pd.to_numeric(X[c], errors="coerce").astype("float64") if c in X else np.nan
+    out = {c: (pd.to_numeric(X[c], errors="coerce").astype("float64") if c in X
+               else pd.Series(np.nan, index=X.index, dtype="float64")) for c in columns}
     return pd.DataFrame(out, index=X.index, columns=columns)
 
 
@@ -40,13 +39,15 @@ class CalibratedLGBMClassifier:
     """LightGBM binary classifier whose probabilities are calibrated on a later time slice.
 
     `fit(X, y, as_of=...)` trains the booster on the earlier dates and fits the calibrator
-    (isotonic or Platt/sigmoid) on the last `calibration_fraction` of as_of dates. Without
+    (Platt/sigmoid by default, or isotonic) on the last `calibration_fraction` of as_of dates.
+    Platt is the default: it is monotone, so it keeps the booster's ranking (isotonic steps
+    create ties that cost AUC and blur the NBA ordering), and it is stable on small slices. Without
     `as_of`, rows are assumed to be in time order and the last fraction of rows is used.
     """
 
     def __init__(self, features=None, n_estimators: int = 200, learning_rate: float = 0.05,
                  num_leaves: int = 15, min_child_samples: int = 40, reg_lambda: float = 1.0,
-                 calibration: str = "isotonic", calibration_fraction: float = 0.2,
+                 calibration: str = "sigmoid", calibration_fraction: float = 0.2,
                  seed: int = 7, num_threads: int = 2):
         self.features = features
         self.n_estimators = n_estimators

@@ -65,8 +65,10 @@ def score_histograms_png(bins: list[dict], as_of, previous_as_of=None) -> str | 
         ax.set_xlim(0, 1)
         ax.set_xlabel("score")
         ax.set_ylabel("share of accounts")
+        ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
         _style(ax)
-        ax.legend(frameon=False, fontsize=8)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=2, frameon=False, fontsize=9)
     return _data_uri(fig)
 
 
@@ -74,6 +76,8 @@ def actions_by_channel_png(actions: list[dict]) -> str | None:
     """Stacked bars: next-best-actions per channel, stacked by action."""
     if not actions:
         return None
+    from matplotlib.ticker import MaxNLocator
+
     channels = sorted({r["channel"] for r in actions})
     kinds = sorted({r["action"] for r in actions})
     fig = _figure(9, 3.2)
@@ -84,10 +88,12 @@ def actions_by_channel_png(actions: list[dict]) -> str | None:
                    for c in channels]
         ax.bar(channels, heights, bottom=bottom, label=kind, color=PALETTE[i % len(PALETTE)])
         bottom = [b + h for b, h in zip(bottom, heights)]
+    ax.set_xticks(range(len(channels)), ["no channel" if c == "—" else c for c in channels])
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("actions")
     ax.set_title("Next-best-actions by channel", fontsize=11)
     _style(ax)
-    ax.legend(frameon=False, fontsize=8, ncols=min(len(kinds), 4))
+    ax.legend(frameon=False, fontsize=9, title="action", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _data_uri(fig)
 
 
@@ -108,5 +114,5 @@ def cure_roll_png(rows: list[dict]) -> str | None:
     ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
     ax.set_title("Cure and roll by DPD bucket", fontsize=11)
     _style(ax)
-    ax.legend(frameon=False, fontsize=8)
+    ax.legend(frameon=False, fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _data_uri(fig)

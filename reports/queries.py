@@ -67,7 +67,9 @@ def history_relation(con: duckdb.DuckDBPyConnection, name: str, as_of: dt.date) 
         )
         where = ""
         if "_arrived_at" in cols:
-            where = f" where _arrived_at < cast(date '{as_of.isoformat()}' + 1 as timestamptz)"
+            # a row without an arrival stamp (hand-made fixtures) counts as arrived
+            where = (f" where _arrived_at is null"
+                     f" or _arrived_at < cast(date '{as_of.isoformat()}' + 1 as timestamptz)")
         return f"(select {select} from {source}{where})"
     return None
 

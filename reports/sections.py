@@ -178,7 +178,7 @@ def data_quality_section(con: duckdb.DuckDBPyConnection) -> dict:
     else:
         out["quarantine"] = None
     if has_table(con, "data_quality_holds", {"account_id"}):
-        out["holds"] = con.execute("select count(distinct account_id) from data_quality_holds").fetchall()[0][0]
+        out["holds"] = run_sql(con, "dq_holds")[0]["accounts_on_hold"]
     else:
         out["holds"] = None
     return out

@@ -130,7 +130,10 @@ def test_outbox_has_one_row_per_dispatched_action(loop):
 def test_second_run_gives_same_tables_and_sends_nothing_twice(loop):
     assert loop["tables2"] == loop["tables"]
     assert loop["outbox2"] == loop["outbox"]
-    assert [str(m) for m in loop["trained2"]] == [str(m) for m in loop["trained"]]
+    first = [(m.name, m.version, m.run_id) for m in loop["trained"]]
+    assert [(m.name, m.version, m.run_id) for m in loop["trained2"]] == first
+    assert all(m.reused for m in loop["trained2"])
+    assert loop["load2"].status == "skipped"
 
 
 def test_report_is_written(loop):

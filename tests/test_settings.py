@@ -43,9 +43,12 @@ def test_importing_every_package_has_no_side_effects(tmp_path):
         "import mlflow; assert mlflow.get_tracking_uri() != 'sqlite:///x'; "
         "print(sorted(os.listdir('.')))"
     )
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "RECOBRO_HOME": str(tmp_path / "home"),
+    work = tmp_path / "cwd"
+    work.mkdir()
+    # Prefect itself creates ~/.prefect when imported; HOME is elsewhere so only our effects are seen
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "user"), "RECOBRO_HOME": str(tmp_path / "home"),
            "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-c", code], cwd=work, env=env, capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "[]"

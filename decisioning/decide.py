@@ -1,0 +1,111 @@
+"""decide: segments, contact policy and next-best-actions for one as_of.
+
+`decide(con, settings, as_of)` reads work_scores, fct_account_features, stg_* views, data_quality_holds
+(absent = empty) and the rule packs; it replaces work_segments, work_next_best_actions and
+work_suppressions (columns: docs/TABLES.md). Grain: one segment and one NBA row per account with a
+fct_account_features row at as_of; one suppression row per account × suppressed action/channel × rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from decisioning import catalog
+from decisioning.policy_tables import register_catalog_tables, register_policy_tables, register_send_windows
+from decisioning.rule_packs import load_rule_packs
+from recobro.settings import Settings
+from recobro.warehouse import read_sql, table_exists
+
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+PROMISE_GRACE_DAYS = 3  # docs/TABLES.md business definition of a kept promise
+
+
+@dataclass
+class DecideSummary:
+    """What one decide run wrote."""
+
+    as_of: dt.date
+    accounts: int = 0
+    actions: Counter = field(default_factory=Counter)  # (action, channel or '-') -> accounts
+    suppressions: Counter = field(default_factory=Counter)  # rule_id -> rows
+    segments: Counter = field(default_factory=Counter)
+    arms: Counter = field(default_factory=Counter)
+    policy_version: str = catalog.POLICY_VERSION
+
+    def __str__(self) -> str:
+        lines = [f"decide {self.as_of} ({self.policy_version}): {self.accounts} accounts"]
+        lines.append("  actions:")
+        lines += [f"    {a:<13} {c:<11} {n:>7}" for (a, c), n in sorted(self.actions.items())]
+        lines.append("  segments: " + ", ".join(f"{k}={v}" for k, v in sorted(self.segments.items())))
+        lines.append("  arms: " + ", ".join(f"{k}={v}" for k, v in sorted(self.arms.items())))
+        lines.append("  suppressions by rule:")
+        lines += [f"    {r:<36} {n:>7}" for r, n in self.suppressions.most_common()]
+        return "\n".join(lines)
+
+
+def _set_variables(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
+    (low, _), (medium, _) = catalog.RISK_TIERS
+    values = {
+        "as_of": (as_of, "date"),
+        "as_of_end": (dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), dt.timezone.utc), "timestamptz"),
+        "policy_version": (catalog.POLICY_VERSION, "varchar"),
+        "tier_low": (low, "double"),
+        "tier_medium": (medium, "double"),
+        "epsilon": (catalog.EPSILON, "double"),
+        "promise_grace_days": (PROMISE_GRACE_DAYS, "integer"),
+        "plan_installments": (catalog.PLAN_INSTALLMENTS, "integer"),
+    }
+    for name, (value, typ) in values.items():
+        con.execute(f"set variable {name} = cast(? as {typ})", [value])
+
+
+def _ensure_optional_inputs(con: duckdb.DuckDBPyConnection) -> None:
+    if not table_exists(con, "data_quality_holds"):
+        con.execute("create or replace temp table data_quality_holds (account_id varchar, load_id varchar, "
+                    "rule_id varchar, created_at timestamptz)")
+
+
+def _build(con: duckdb.DuckDBPyConnection, name: str, temp: bool = False) -> None:
+    kind = "temp table" if temp else "table"
+    con.execute(f"create or replace {kind} {name} as\n" + read_sql(SQL_DIR / f"{name}.sql"))
+
+
+def decide(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date) -> DecideSummary:
+    """Build work_segments, work_next_best_actions and work_suppressions for `as_of`; returns counts."""
+    packs = load_rule_packs(settings.rule_packs_dir)
+    _set_variables(con, as_of)
+    _ensure_optional_inputs(con)
+    policies = register_policy_tables(con, packs)
+    register_catalog_tables(con)
+    _build(con, "int_decision_accounts", temp=True)
+    register_send_windows(con, policies, as_of)
+    _build(con, "int_action_exclusions", temp=True)
+    con.execute("begin transaction")
+    try:
+        for name in ("work_segments", "work_next_best_actions", "work_suppressions"):
+            _build(con, name)
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return _summarise(con, as_of)
+
+
+def _summarise(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> DecideSummary:
+    summary = DecideSummary(as_of=as_of)
+    for action, channel, n in con.execute(
+        "select action, coalesce(channel, '-'), count(*) from work_next_best_actions group by all"
+    ).fetchall():
+        summary.actions[(action, channel)] = n
+        summary.accounts += n
+    summary.suppressions.update(dict(con.execute(
+        "select rule_id, count(*) from work_suppressions group by all").fetchall()))
+    summary.segments.update(dict(con.execute("select segment, count(*) from work_segments group by all").fetchall()))
+    summary.arms.update(dict(con.execute(
+        "select experiment_arm, count(*) from work_segments group by all").fetchall()))
+    return summary

@@ -1,0 +1,113 @@
+"""Send-time re-checks (DOMAIN.md §5: every rule again just before sending), read from the warehouse read-only.
+
+`send_time_context` returns one row per actionable published NBA row for as_of with what the checks need;
+`recheck` applies holds, consent, send window and frequency caps (from the dispatcher's own counters)
+and returns None when the item may go, or the suppression reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import duckdb
+
+from decisioning.rule_packs import CALL_CHANNELS, EffectivePolicy, RulePack, effective_policy
+from dispatcher.outbox import Outbox
+
+QUOTES_AMOUNT = ("payment_link", "offer_plan", "escalate")
+HARD_HOLDS = ("dispute", "cease", "bankruptcy", "deceased", "attorney", "breathing_space", "hardship_plan")
+
+CONTEXT_SQL = """
+with
+nba as (
+    select *, coalesce(cast($now as timestamptz), send_window_start_utc) as planned_at
+    from next_best_actions
+    where as_of = $as_of and action not in ('wait', 'none')
+),
+holds as (
+    select h.kind, h.account_id, coalesce(h.customer_id, a.customer_id) as customer_id, h.starts_at, h.ends_at
+    from stg_holds as h left join stg_accounts as a on a.account_id = h.account_id
+),
+medium_consents as (
+    select customer_id, case when channel in ('voice', 'agent_call') then 'call' else channel end as medium,
+        status, effective_at
+    from stg_consents
+)
+select
+    n.action_key, n.as_of, n.account_id, n.customer_id, n.action, n.channel, n.template_id, n.offer_terms,
+    n.planned_at, n.send_window_start_utc, n.send_window_end_utc, n.timezone,
+    c.country, a.jurisdiction, coalesce(c.whatsapp_opt_in, false) as whatsapp_opt_in,
+    (select list(distinct h.kind) from holds as h
+        where (h.account_id = n.account_id
+               or (h.customer_id = n.customer_id and (h.account_id is null or h.kind not in ('dispute', 'hardship_plan'))))
+          and h.starts_at <= n.planned_at and (h.ends_at is null or h.ends_at > n.planned_at)) as hold_kinds,
+    (select arg_max(k.status, k.effective_at) from medium_consents as k
+        where k.customer_id = n.customer_id and k.effective_at <= n.planned_at
+          and k.medium = case when n.channel in ('voice', 'agent_call') then 'call' else n.channel end) as consent,
+    n.account_id in (select account_id from data_quality_holds) as dq_hold,
+from nba as n
+left join stg_customers as c on c.customer_id = n.customer_id
+left join stg_accounts as a on a.account_id = n.account_id
+order by n.priority nulls last, n.action_key
+"""
+
+
+def send_time_context(con: duckdb.DuckDBPyConnection, as_of: dt.date, now: dt.datetime | None) -> list[dict]:
+    """One dict per actionable NBA row (action not wait/none) for as_of, with holds/consent at planned time."""
+    has_dq = bool(con.execute("select count(*) from information_schema.tables "
+                              "where table_name = 'data_quality_holds'").fetchall()[0][0])
+    sql = CONTEXT_SQL if has_dq else CONTEXT_SQL.replace(
+        "n.account_id in (select account_id from data_quality_holds)", "false")
+    cur = con.execute(sql, {"as_of": as_of, "now": now})
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def policy_for(packs: dict[str, RulePack], country: str | None, jurisdiction: str | None) -> EffectivePolicy | None:
+    if country not in packs or jurisdiction not in packs:
+        return None
+    return effective_policy([packs[country], packs[jurisdiction]])
+
+
+def _local(ts: dt.datetime, tz: str | None) -> dt.datetime | None:
+    try:
+        return ts.astimezone(ZoneInfo(tz)).replace(tzinfo=None) if tz else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def recheck(item: dict, policy: EffectivePolicy | None, outbox: Outbox, mode: str) -> str | None:
+    """None when the item may be sent now; otherwise the reason it is suppressed (rule id first)."""
+    holds = set(item["hold_kinds"] or [])
+    if holds & set(HARD_HOLDS):
+        return f"HOLD-{sorted(holds & set(HARD_HOLDS))[0].upper().replace('_', '-')}: hold active at send time"
+    if "vulnerability" in holds and item["action"] != "agent_call":
+        return "SAFE-VULNERABILITY: vulnerable customers go to trained humans only"
+    if item["dq_hold"] and item["action"] in QUOTES_AMOUNT:
+        return "HOLD-DATA-QUALITY: would quote an amount under a data-quality hold"
+    if policy is None:
+        return "FAILCLOSED-UNKNOWN-PACK: no rule pack for customer country / account jurisdiction"
+    channel, consent = item["channel"], item["consent"]
+    if consent in ("opt_out", "revoked"):
+        return f"CONSENT-OPT-OUT: customer {consent} for {channel}"
+    if channel == "whatsapp" and not item["whatsapp_opt_in"]:
+        return "CONSENT-WHATSAPP-OPT-IN: no whatsapp opt-in"
+    if channel in policy.consent_required and channel != "whatsapp" and consent != "granted":
+        return f"FAILCLOSED-NO-CONSENT: {channel} needs a granted consent"
+    planned, start, end = item["planned_at"], item["send_window_start_utc"], item["send_window_end_utc"]
+    local = _local(planned, item["timezone"]) if planned else None
+    if start is None or end is None or local is None:
+        return "FAILCLOSED-NO-WINDOW: no send window or timezone"
+    if not (start <= planned <= end) or not policy.allows(local):
+        return f"WINDOW: planned {local:%Y-%m-%d %H:%M} local is outside the allowed send window"
+    day = local.date()
+    groups = {channel: (channel,), "all_channels": ("sms", "email", "whatsapp", "voice", "agent_call", "letter")}
+    if channel in CALL_CHANNELS:
+        groups["calls"] = CALL_CHANNELS
+    for group, channels in groups.items():
+        for period, (n, pack, _version) in policy.caps.get(group, {}).items():
+            first = day - dt.timedelta(days=0 if period == "per_day" else 6)
+            if outbox.count(item["customer_id"], channels, first, day, mode) >= n:
+                return f"CAP-{group.upper().replace('_', '-')}-{period.upper()}: {pack} cap of {n} reached"
+    return None

@@ -1,0 +1,51 @@
+-- label_pay_30d: one row per feature_spine row (account_id, as_of = snapshot).
+-- label = 1 when a payment with effective_date in (snapshot, snapshot + 30 days] is known at
+-- $as_of (the training date: posted before its end and not reversed by then).
+-- The caller only passes snapshots with snapshot + 30 <= $as_of, so every label has matured.
+with
+
+spine as (
+    select distinct
+        account_id,
+        cast(as_of as date) as as_of,
+    from feature_spine
+),
+
+payments as (
+    select * from int_ledger_effects
+    where entry_type = 'payment'
+),
+
+known_payments as (
+    select * from payments
+    where posted_at < timezone('UTC', cast($as_of as date) + interval 1 day)
+        and not coalesce(
+            reversal_posted_at < timezone('UTC', cast($as_of as date) + interval 1 day)
+            and reversal_effective_date <= cast($as_of as date),
+            false
+        )
+),
+
+paid_in_window as (
+    select distinct
+        spine.account_id,
+        spine.as_of,
+    from spine
+    inner join known_payments
+        on known_payments.account_id = spine.account_id
+        and known_payments.effective_date > spine.as_of
+        and known_payments.effective_date <= spine.as_of + 30
+),
+
+final as (
+    select
+        spine.account_id,
+        spine.as_of,
+        cast(paid_in_window.account_id is not null as integer) as label,
+    from spine
+    left join paid_in_window
+        on paid_in_window.account_id = spine.account_id
+        and paid_in_window.as_of = spine.as_of
+)
+
+select * from final

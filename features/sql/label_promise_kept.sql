@@ -1,0 +1,50 @@
+-- label_promise_kept: one row per promise created on or before $as_of whose grace has ended
+-- (due_date + 3 < $as_of), so the label has matured.
+-- label = 1 when payments with effective_date between created_at::date and due_date + 3,
+-- known at $as_of (posted before its end, not reversed by then), reach 95% of promised_amount.
+-- feature_as_of = the day before the promise was made, so the promise's own day never leaks
+-- into its features.
+with
+
+promises as (
+    select * from stg_promises
+),
+
+promise_payments as (
+    select * from int_promise_payments
+),
+
+matured_promises as (
+    select * from promises
+    where created_at < timezone('UTC', cast($as_of as date) + interval 1 day)
+        and due_date + 3 < cast($as_of as date)
+),
+
+paid as (
+    select
+        promise_id,
+        sum(amount) as paid_amount,
+    from promise_payments
+    where posted_at < timezone('UTC', cast($as_of as date) + interval 1 day)
+        and not coalesce(
+            reversal_posted_at < timezone('UTC', cast($as_of as date) + interval 1 day)
+            and reversal_effective_date <= cast($as_of as date),
+            false
+        )
+    group by promise_id
+),
+
+final as (
+    select
+        matured_promises.promise_id,
+        matured_promises.account_id,
+        cast(matured_promises.created_at as date) - 1 as feature_as_of,
+        cast(
+            coalesce(paid.paid_amount, 0) >= 0.95 * matured_promises.promised_amount as integer
+        ) as label,
+    from matured_promises
+    left join paid
+        on paid.promise_id = matured_promises.promise_id
+)
+
+select * from final

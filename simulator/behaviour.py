@@ -1,0 +1,94 @@
+"""Debtor behaviour as pure, vectorised functions (DOMAIN.md §4).
+
+The history loop and the ground-truth tables call the same functions, so the truth reported
+for an account is the probability the simulator actually used, not a re-derivation.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, timedelta
+
+import numpy as np
+
+from simulator import params as P
+
+EARLY_DAYS = 10
+NUDGE_DECAY = 0.6  # a reminder's lift fades within a few days
+FATIGUE_DECAY = 0.85  # per day; recent contacts weigh most
+
+
+def payday_matrix(start: date, n_days: int) -> np.ndarray:
+    """(n_countries, n_days) bool: the day is a payday or one of the two days after it."""
+    out = np.zeros((len(P.COUNTRIES), n_days), dtype=bool)
+    for d in range(n_days):
+        day = start + timedelta(days=d)
+        last = calendar.monthrange(day.year, day.month)[1]
+        month_end = day.day == last or day.day <= 2
+        quincena = 15 <= day.day <= 17
+        for ci, code in enumerate(P.COUNTRIES):
+            out[ci, d] = month_end or (P.QUINCENA[code] and quincena)
+    return out
+
+
+def payment_hazard(reason: np.ndarray, days_unpaid: np.ndarray, payday: np.ndarray,
+                   nudge: np.ndarray, resolved: np.ndarray) -> np.ndarray:
+    """Daily probability that a past-due debtor pays something today (one value per account)."""
+    early = np.asarray(P.HAZARD_EARLY)[reason]
+    late = np.asarray(P.HAZARD_LATE)[reason]
+    h = np.where(days_unpaid <= EARLY_DAYS, early, late)
+    # a disputer whose dispute was settled pays like an organised debtor
+    h = np.where(resolved & (reason == P.DISPUTER), h * 4.0, h)
+    h = h * np.where(payday, 2.2, 1.0) * (1.0 + nudge)
+    return np.clip(h, 0.0, 0.9)
+
+
+def hour_factor(hour: np.ndarray, evening: np.ndarray) -> np.ndarray:
+    """Multiplier on engagement for the local hour: evening people answer after 18:00."""
+    return np.where(hour >= 18, 0.7 + 0.8 * evening,
+                    np.where(hour < 12, 1.05 - 0.3 * evening, 0.9))
+
+
+def engagement_probability(affinity: np.ndarray, reason: np.ndarray, hour: np.ndarray,
+                           evening: np.ndarray, fatigue: np.ndarray) -> np.ndarray:
+    """Probability that a delivered contact is engaged with (opened, clicked, answered)."""
+    p = affinity * np.asarray(P.RESPONSE_MULT)[reason] * hour_factor(hour, evening)
+    p = p / (1.0 + 0.35 * fatigue)
+    return np.clip(p, 0.0, 0.95)
+
+
+def opt_out_probability(fatigue: np.ndarray, reason: np.ndarray) -> np.ndarray:
+    """Probability a contact ends in an opt-out; grows with recent contact volume."""
+    base = 0.002 + 0.004 * fatigue
+    return np.clip(np.where(reason == P.WONT_PAY, 2.0 * base, base), 0.0, 0.2)
+
+
+def complaint_probability(fatigue: np.ndarray, reason: np.ndarray) -> np.ndarray:
+    """Probability a contact ends in a complaint; disputers and pressured debtors complain."""
+    base = 0.0005 + 0.0015 * fatigue
+    heavy = (reason == P.DISPUTER) | (reason == P.CHRONIC)
+    return np.clip(np.where(heavy, 3.0 * base, base), 0.0, 0.1)
+
+
+def keep_probability(reason: np.ndarray, promised: np.ndarray, capacity: np.ndarray,
+                     self_service: np.ndarray, broken_before: np.ndarray, payday_in_window: np.ndarray,
+                     noise: np.ndarray) -> np.ndarray:
+    """Probability that a promise is kept; `noise` is the debtor's unobservable circumstance."""
+    stretch = np.maximum(0.0, promised / np.maximum(capacity, 1) - 1.0)
+    logit = (np.asarray(P.KEEP_LOGIT)[reason] + 0.8 * self_service - 1.2 * np.minimum(stretch, 3.0)
+             - 0.5 * np.minimum(broken_before, 4) + 0.3 * payday_in_window + noise)
+    return 1.0 / (1.0 + np.exp(-logit))
+
+
+def p_pay_within(reason: np.ndarray, days_unpaid: np.ndarray, payday: np.ndarray,
+                 resolved: np.ndarray, horizon: int) -> np.ndarray:
+    """Probability of at least one payment within `horizon` days with no contact at all.
+
+    `payday` is (n, horizon) bool for the days after as_of; nudges are zero by construction.
+    """
+    survive = np.ones(len(reason))
+    zero = np.zeros(len(reason))
+    for t in range(horizon):
+        h = payment_hazard(reason, days_unpaid + t + 1, payday[:, t], zero, resolved)
+        survive *= 1.0 - h
+    return 1.0 - survive

@@ -1,0 +1,120 @@
+"""Holds drawn up front from the latent reasons, and the daily masks the history loop reads.
+
+Disputes and hardship plans belong to one account; vulnerability, bankruptcy, deceased,
+cease, attorney and breathing space belong to the customer and cover all their accounts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulator import params as P
+from simulator.world import World
+
+OPEN = 10**6  # end day of a hold that is still open
+KIND_CODES = ("dispute", "cease", "bankruptcy", "deceased", "breathing_space", "attorney",
+              "vulnerability", "hardship_plan")
+ACCOUNT_LEVEL = ("dispute", "hardship_plan")
+# kinds that stop contact (vulnerability changes how, not whether)
+BLOCKS_CONTACT = tuple(k for k in KIND_CODES if k != "vulnerability")
+# kinds during which the debtor does not pay on their own
+BLOCKS_PAYMENT = ("dispute", "deceased", "bankruptcy")
+
+
+@dataclass
+class Holds:
+    """One entry per hold: `owner` is an account number for account-level kinds, else a customer."""
+
+    kind: np.ndarray  # kind name
+    owner: np.ndarray
+    start_day: np.ndarray
+    end_day: np.ndarray  # OPEN when still open
+    start_minute: np.ndarray  # minute of the UTC day the hold was recorded
+
+    def __len__(self) -> int:
+        return len(self.kind)
+
+
+def draw_holds(rng: np.random.Generator, world: World) -> Holds:
+    """Every hold that starts inside the history window."""
+    acc, cus = world.accounts, world.customers
+    reason_acc = cus.reason[acc.customer]
+    first_placed = np.full(len(cus), OPEN)
+    np.minimum.at(first_placed, acc.customer, acc.placed_day)
+    rows: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def add(kind: str, owners: np.ndarray, start: np.ndarray, end: np.ndarray) -> None:
+        rows.append((kind, owners, start, end))
+
+    # disputers contest most accounts soon after placement; a few others contest too
+    p_dispute = np.where(reason_acc == P.DISPUTER, 0.85, 0.01)
+    owners = np.flatnonzero(rng.random(len(acc)) < p_dispute)
+    start = acc.placed_day[owners] + rng.integers(1, 25, len(owners))
+    closes = rng.random(len(owners)) < np.where(reason_acc[owners] == P.DISPUTER, 0.55, 0.9)
+    add("dispute", owners, start, np.where(closes, start + rng.integers(10, 60, len(owners)), OPEN))
+
+    p_plan = np.select([reason_acc == P.TEMPORARY, reason_acc == P.CHRONIC], [0.30, 0.25], 0.0)
+    owners = np.flatnonzero(rng.random(len(acc)) < p_plan)
+    start = acc.placed_day[owners] + rng.integers(7, 45, len(owners))
+    add("hardship_plan", owners, start, start + rng.integers(60, 120, len(owners)))
+
+    owners = np.flatnonzero(cus.vulnerable)
+    add("vulnerability", owners, first_placed[owners] + rng.integers(0, 20, len(owners)),
+        np.full(len(owners), OPEN))
+
+    uk = cus.country == P.COUNTRIES.index("UK")
+    hardship = (cus.reason == P.TEMPORARY) | (cus.reason == P.CHRONIC)
+    owners = np.flatnonzero(uk & hardship & (rng.random(len(cus)) < 0.08))
+    start = first_placed[owners] + rng.integers(10, 60, len(owners))
+    add("breathing_space", owners, start, start + 60)
+
+    rare = {"bankruptcy": (0.002, 0.015), "deceased": (0.0015, 0.0015),
+            "cease": (0.003, 0.03), "attorney": (0.002, 0.02)}
+    stubborn = (cus.reason == P.WONT_PAY) | (cus.reason == P.DISPUTER) | (cus.reason == P.CHRONIC)
+    for kind, (p_base, p_stubborn) in rare.items():
+        owners = np.flatnonzero(rng.random(len(cus)) < np.where(stubborn, p_stubborn, p_base))
+        add(kind, owners, first_placed[owners] + rng.integers(5, 120, len(owners)), np.full(len(owners), OPEN))
+
+    kind = np.concatenate([np.full(len(o), k, dtype=object) for k, o, _, _ in rows])
+    owner = np.concatenate([o for _, o, _, _ in rows]).astype(np.int64)
+    start = np.concatenate([s for _, _, s, _ in rows]).astype(np.int64)
+    end = np.concatenate([e for _, _, _, e in rows]).astype(np.int64)
+    # only what has happened by the end of the window is known
+    keep = start < world.days
+    end = np.where(end < world.days, end, OPEN)
+    minute = rng.integers(13 * 60, 22 * 60, size=len(kind))
+    return Holds(kind[keep], owner[keep], start[keep], end[keep], minute[keep])
+
+
+def hold_mask(holds: Holds, world: World, kinds: tuple[str, ...]) -> np.ndarray:
+    """(n_accounts, days) bool: some hold of `kinds` covers the account on that day."""
+    n_acc, days = len(world.accounts), world.days
+    diff = np.zeros((n_acc, days + 1), dtype=np.int32)
+    sel = np.isin(holds.kind, kinds)
+    acc_level = np.isin(holds.kind, ACCOUNT_LEVEL)
+    cust_accounts = _accounts_by_customer(world)
+    for k in np.flatnonzero(sel):
+        targets = [holds.owner[k]] if acc_level[k] else cust_accounts[holds.owner[k]]
+        s, e = holds.start_day[k], min(holds.end_day[k], days)
+        diff[targets, s] += 1
+        diff[targets, e] -= 1
+    return np.cumsum(diff[:, :days], axis=1) > 0
+
+
+def _accounts_by_customer(world: World) -> list[np.ndarray]:
+    """Account numbers of each customer (accounts are sorted by customer)."""
+    cust = world.accounts.customer
+    bounds = np.searchsorted(cust, np.arange(len(world.customers) + 1))
+    return [np.arange(bounds[i], bounds[i + 1]) for i in range(len(world.customers))]
+
+
+def account_interval(holds: Holds, n_accounts: int, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """(start_day, end_day) per account of its account-level hold of `kind`; -1/-1 when none."""
+    start = np.full(n_accounts, -1, dtype=np.int64)
+    end = np.full(n_accounts, -1, dtype=np.int64)
+    sel = holds.kind == kind
+    start[holds.owner[sel]] = holds.start_day[sel]
+    end[holds.owner[sel]] = holds.end_day[sel]
+    return start, end

@@ -1,0 +1,207 @@
+"""decide: holds, consent, fail-closed, windows, strictest pack, determinism — on tiny fixtures built here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from decisioning import RulePackError, decide, load_rule_pack
+from recobro.contract import CHANNELS, create_raw_tables
+
+AS_OF = dt.date(2026, 3, 21)  # a Saturday: CO skips Sunday 22 and San José (Mon 23) -> Tue 24
+TZ = {"US": "America/New_York", "CO": "America/Bogota", "MX": "America/Mexico_City",
+      "UK": "Europe/London", "ES": "Europe/Madrid"}
+CUR = {"US": "USD", "CO": "COP", "MX": "MXN", "UK": "GBP", "ES": "EUR"}
+NBA_COLUMNS = [  # docs/TABLES.md, exact order
+    "as_of", "action_key", "account_id", "customer_id", "action", "channel", "template_id", "tone", "timezone",
+    "send_window_start_local", "send_window_end_local", "send_window_start_utc", "send_window_end_utc",
+    "offer_terms", "priority", "expected_value", "propensity", "policy_version", "model_versions", "segment",
+    "experiment_arm", "reason_codes", "why_not", "next_allowed_contact_at"]
+
+
+def build_world(con, accounts, holds=(), consents=None, contacts=(), dq=()):
+    """One customer per account (customer id = 'c' + account id). `accounts` rows are dicts with overrides."""
+    create_raw_tables(con)
+    for name in ("customers", "accounts", "holds", "consents", "contacts", "promises", "ledger"):
+        con.execute(f"create or replace view stg_{name} as select * from raw_{name}")
+    con.execute("""create or replace table fct_account_features (as_of date, account_id varchar, customer_id varchar,
+        jurisdiction varchar, currency varchar, product varchar, balance decimal(18,2), dpd integer,
+        past_due_amount decimal(18,2), last_payment_at timestamptz, open_promise_due_date date,
+        days_since_last_contact integer)""")
+    con.execute("""create or replace table work_scores (as_of date, account_id varchar, customer_id varchar,
+        p_promise_kept double, p_pay_30d double, risk_tier varchar, promise_kept_model varchar, pay_model varchar,
+        reason_1 varchar, reason_2 varchar, reason_3 varchar, reasons_text varchar)""")
+    for a in accounts:
+        acc, cust = a["id"], "c" + a["id"]
+        j = a.get("jurisdiction", "US")
+        country = a.get("country", j)
+        con.execute("insert into raw_customers (customer_id, country, region, timezone, language, created_at, phone, "
+                    "email, whatsapp_opt_in) values (?, ?, 'r', ?, ?, '2020-01-01', ?, ?, ?)",
+                    [cust, country, a.get("timezone", TZ[country]), a.get("language", "en"),
+                     a.get("phone", "+10000000000"), a.get("email", "x@example.com"), a.get("whatsapp", True)])
+        con.execute("insert into raw_accounts (account_id, customer_id, product, currency, opened_at, placed_at, "
+                    "principal, jurisdiction) values (?, ?, 'credit_card', ?, '2024-01-01', '2025-01-01', 1000, ?)",
+                    [acc, cust, CUR[j], j])
+        con.execute("insert into fct_account_features values (?, ?, ?, ?, ?, 'credit_card', ?, ?, ?, null, ?, 10)",
+                    [AS_OF, acc, cust, j, CUR[j], a.get("balance", 500), a.get("dpd", 12),
+                     a.get("past_due", 200), a.get("promise_due")])
+        con.execute("insert into work_scores values (?, ?, ?, 0.5, ?, null, 'pk/1', 'pay/1', 'dpd', 'balance', "
+                    "null, 'x')", [AS_OF, acc, cust, a.get("p_pay", 0.7)])
+        if consents is None:
+            for ch in CHANNELS:
+                con.execute("insert into raw_consents values (?, ?, ?, 'cp', 'granted', '2025-01-01', 'app', "
+                            "'l', now(), 'f', 1)", [f"k{acc}{ch}", cust, ch])
+    for i, (cust, ch, status, when) in enumerate(consents or []):
+        con.execute("insert into raw_consents values (?, ?, ?, 'cp', ?, ?, 'app', 'l', now(), 'f', 1)",
+                    [f"kk{i}", cust, ch, status, when])
+    for i, (cust, acc, kind) in enumerate(holds):
+        con.execute("insert into raw_holds values (?, ?, ?, ?, '2026-01-01', null, 'l', now(), 'f', 1)",
+                    [f"h{i}", cust, acc, kind])
+    for i, (cust, acc, ch, when, outcome) in enumerate(contacts):
+        con.execute("insert into raw_contacts values (?, ?, ?, ?, 'outbound', ?, null, ?, 0.01, null, null, "
+                    "'l', now(), 'f', 1)", [f"ct{i}", acc, cust, ch, when, outcome])
+    if dq:
+        con.execute("create or replace table data_quality_holds (account_id varchar, load_id varchar, "
+                    "rule_id varchar, created_at timestamptz)")
+        for acc in dq:
+            con.execute("insert into data_quality_holds values (?, 'l', 'money', now())", [acc])
+
+
+def nba(con):
+    cur = con.execute("select * from work_next_best_actions order by account_id")
+    names = [d[0] for d in cur.description]
+    return {row[2]: SimpleNamespace(**dict(zip(names, row))) for row in cur.fetchall()}
+
+
+def test_hard_holds_give_none_with_suppression_rows(con, settings):
+    build_world(con, [{"id": k} for k in ("d", "b", "x", "c", "ok")],
+                holds=[("cd", None, "dispute"), ("cb", None, "bankruptcy"), ("cx", None, "deceased"),
+                       ("cc", None, "cease")])
+    summary = decide(con, settings, AS_OF)
+    out = nba(con)
+    for acc, rule in (("d", "HOLD-DISPUTE"), ("b", "HOLD-BANKRUPTCY"), ("x", "HOLD-DECEASED"), ("c", "HOLD-CEASE")):
+        assert out[acc].action == "none" and out[acc].channel is None
+        rules = {r[0] for r in con.execute("select rule_id from work_suppressions where account_id = ?",
+                                           [acc]).fetchall()}
+        assert rule in rules
+        packs = con.execute("select distinct rule_pack, rule_pack_version from work_suppressions "
+                            "where account_id = ?", [acc]).fetchall()
+        assert packs == [("US", "2026.1")]
+    assert out["ok"].action not in ("none", "wait")
+    assert summary.accounts == 5 and summary.suppressions["HOLD-DISPUTE"] == 1
+    assert "decide 2026-03-21" in str(summary)
+    cols = [r[0] for r in con.execute("describe work_suppressions").fetchall()]
+    assert cols == ["as_of", "account_id", "customer_id", "action", "channel", "rule_id", "rule_pack",
+                    "rule_pack_version", "reason"]
+
+
+def test_consent_opt_out_whatsapp_and_paid_and_promise(con, settings):
+    build_world(con, [{"id": "o"}, {"id": "w", "whatsapp": False}, {"id": "p", "balance": 0},
+                      {"id": "pr", "promise_due": AS_OF + dt.timedelta(days=3)}])
+    for ch in ("sms", "voice", "agent_call", "email"):
+        con.execute("insert into raw_consents values (?, 'co', ?, 'cp', 'opt_out', '2026-02-01', 'app', 'l', "
+                    "now(), 'f', 1)", [f"out{ch}", ch])
+    decide(con, settings, AS_OF)
+    out = nba(con)
+    assert out["o"].channel == "whatsapp"  # every other channel opted out
+    assert out["w"].channel != "whatsapp"
+    assert out["p"].action == "none" and "HOLD-PAID" in out["p"].reason_codes
+    assert out["pr"].action == "wait" and out["pr"].next_allowed_contact_at is not None
+    why = json.loads(out["w"].why_not)
+    assert {"action": "payment_link", "channel": "whatsapp", "rule_id": "CONSENT-WHATSAPP-OPT-IN"}.items() <= \
+        next(w for w in why if w["channel"] == "whatsapp" and w["action"] == "payment_link").items()
+    assert con.execute("select count(*) from work_suppressions where account_id = 'o' "
+                       "and rule_id = 'CONSENT-OPT-OUT'").fetchall()[0][0] > 0
+
+
+def test_data_quality_and_vulnerability_limit_intensity(con, settings):
+    build_world(con, [{"id": "q", "dpd": 45}, {"id": "v", "dpd": 45}],
+                holds=[("cv", None, "vulnerability")], dq=["q"])
+    decide(con, settings, AS_OF)
+    out = nba(con)
+    assert out["q"].action not in ("payment_link", "offer_plan", "escalate")
+    assert out["q"].offer_terms is None
+    if out["q"].action == "remind":
+        assert out["q"].template_id.endswith(".no_amount")
+    assert out["v"].action == "agent_call" and out["v"].tone == "supportive"
+    seg = con.execute("select vulnerability_flag, segment from work_segments where account_id = 'v'").fetchall()
+    assert seg == [(True, "vulnerable")]
+
+
+def test_co_and_us_windows_inside_allowed_hours(con, settings):
+    build_world(con, [{"id": "co", "jurisdiction": "CO"}, {"id": "us"}])
+    decide(con, settings, AS_OF)
+    out = nba(con)
+    co, us = out["co"], out["us"]
+    start, end = co.send_window_start_local, co.send_window_end_local
+    assert start.date() == dt.date(2026, 3, 24)  # not Sunday 22, not the San José holiday on 23
+    assert start.weekday() != 6 and (start.hour, end.hour) == (7, 19)
+    assert co.send_window_start_utc == dt.datetime(2026, 3, 24, 12, tzinfo=dt.timezone.utc)
+    us_start, us_end = us.send_window_start_local, us.send_window_end_local
+    assert us_start.date() == dt.date(2026, 3, 22) and us_start.hour >= 8 and us_end.hour <= 21
+
+
+def test_co_saturday_window(con, settings):
+    friday = dt.date(2026, 3, 6)
+    build_world(con, [{"id": "co", "jurisdiction": "CO"}])
+    con.execute("update fct_account_features set as_of = ?", [friday])
+    con.execute("update work_scores set as_of = ?", [friday])
+    decide(con, settings, friday)
+    co = nba(con)["co"]
+    assert co.send_window_start_local == dt.datetime(2026, 3, 7, 8)
+    assert co.send_window_end_local == dt.datetime(2026, 3, 7, 15)
+
+
+def test_fail_closed_and_strictest_pack(con, settings):
+    build_world(con, [{"id": "tz", "timezone": None}, {"id": "bad", "timezone": "Mars/Olympus"},
+                      {"id": "mix", "country": "CO", "jurisdiction": "US"}])
+    con.execute("update raw_customers set country = 'US' where customer_id = 'cmix'")
+    con.execute("update raw_customers set country = 'CO', timezone = 'America/Bogota' where customer_id = 'cmix'")
+    # customer already contacted by sms this week: CO forbids another channel in the same week
+    con.execute("insert into raw_contacts values ('k1', 'mix', 'cmix', 'sms', 'outbound', '2026-03-20 15:00+00', "
+                "null, 'delivered', 0.01, null, null, 'l', now(), 'f', 1)")
+    decide(con, settings, AS_OF)
+    out = nba(con)
+    for acc in ("tz", "bad"):
+        assert out[acc].action == "none" and "FAILCLOSED-NO-TIMEZONE" in out[acc].reason_codes
+    mix = out["mix"]
+    assert mix.send_window_start_local.date() == dt.date(2026, 3, 24)  # CO calendar wins
+    start = mix.send_window_start_local
+    assert (start.hour, mix.send_window_end_local.hour) == (8, 19)  # US 08:00 ∩ CO 07-19
+    assert mix.channel in (None, "sms")
+    rules = dict(con.execute("select rule_id, rule_pack from work_suppressions where account_id = 'mix'").fetchall())
+    assert rules.get("SINGLE-CHANNEL-7D") == "CO"
+
+
+def test_action_key_deterministic_and_rerun_identical(con, settings):
+    build_world(con, [{"id": f"a{i}", "dpd": 5 + 20 * i, "p_pay": 0.1 * i} for i in range(6)])
+    decide(con, settings, AS_OF)
+    first = con.execute("select * from work_next_best_actions order by account_id").fetchall()
+    decide(con, settings, AS_OF)
+    assert con.execute("select * from work_next_best_actions order by account_id").fetchall() == first
+    for r in con.execute("select as_of, account_id, action, channel, policy_version, action_key "
+                         "from work_next_best_actions").fetchall():
+        raw = f"{r[0]}|{r[1]}|{r[2]}|{r[3] or ''}|{r[4]}"
+        assert r[5] == hashlib.sha256(raw.encode()).hexdigest()[:24]
+    cols = [r[0] for r in con.execute("describe work_next_best_actions").fetchall()]
+    assert cols == NBA_COLUMNS
+    phones = con.execute("select count(*) from work_next_best_actions where reason_codes like '%+1000%' "
+                         "or why_not like '%example.com%'").fetchall()[0][0]
+    assert phones == 0
+
+
+def test_rule_pack_loader_names_file_and_key(tmp_path):
+    src = Path(__file__).resolve().parent.parent / "decisioning" / "rules" / "co.yaml"
+    bad = tmp_path / "co.yaml"
+    bad.write_text(src.read_text(encoding="utf-8").replace('sat: ["08:00", "15:00"]', 'sat: ["8 am", "15:00"]'))
+    with pytest.raises(RulePackError, match=r"co\.yaml.*hours\.sat"):
+        load_rule_pack(bad)
+    bad.write_text(src.read_text(encoding="utf-8").replace("  - dispute\n", ""))
+    with pytest.raises(RulePackError, match=r"co\.yaml.*hard_holds"):
+        load_rule_pack(bad)
+    assert load_rule_pack(src).pack == "CO"

@@ -1,0 +1,222 @@
+"""Feature layer: hand-computed features, point-in-time safety, labels, training sets, catalog.
+
+One small portfolio, built in SQL below. Account a1 (placed 2024-01-01, principal 1000):
+charge 1000; installments of 100 due 01-15, 02-15, 03-15 (and 04-15, in the future);
+payments 100 on 01-20, 100 on 02-20 (reversed on 02-25), 30 on 03-10, 50 effective 03-30 but
+posted only on 04-02 (late), 80 on 04-20 (future); fee 20 on 03-01.
+At as_of 2024-03-31: balance 1000 - 100 - 100 + 100 + 20 - 30 = 890; valid payments 100 + 30 = 130
+cover the 01-15 installment only, so DPD counts from 02-15: 45 days; past due 300 - 130 = 170.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from features import build
+from recobro.contract import PERSONAL_COLUMNS, create_raw_tables
+
+AS_OF = date(2024, 3, 31)
+TRAIN_AS_OF = date(2024, 4, 10)
+
+FIXTURE_SQL = """
+insert into raw_customers (customer_id, country, region, timezone, language, birth_year, created_at,
+                           phone, email, whatsapp_opt_in) values
+    ('c1', 'CO', 'ANT', 'America/Bogota', 'es', 1990, '2023-01-01 00:00:00+00', '+573001112233', 'ana@example.com', true),
+    ('c2', 'UK', 'LDN', 'Europe/London', 'en', 1970, '2023-06-01 00:00:00+00', '+447700900123', 'bob@example.com', false);
+
+insert into raw_accounts (account_id, customer_id, product, currency, opened_at, placed_at, principal, jurisdiction) values
+    ('a1', 'c1', 'credit_card', 'COP', '2023-06-01 00:00:00+00', '2024-01-01 08:00:00+00', 1000, 'CO'),
+    ('a2', 'c2', 'personal_loan', 'GBP', '2023-07-01 00:00:00+00', '2024-02-01 08:00:00+00', 500, 'UK'),
+    ('a3', 'c2', 'telco', 'GBP', '2023-08-01 00:00:00+00', '2024-05-01 08:00:00+00', 300, 'UK');
+
+insert into raw_ledger (entry_id, account_id, posted_at, effective_date, entry_type, amount, currency, reverses_entry_id) values
+    ('e1', 'a1', '2024-01-01 10:00:00+00', '2024-01-01', 'charge', 1000, 'COP', null),
+    ('e2', 'a1', '2024-01-15 01:00:00+00', '2024-01-15', 'installment_due', 100, 'COP', null),
+    ('e3', 'a1', '2024-02-15 01:00:00+00', '2024-02-15', 'installment_due', 100, 'COP', null),
+    ('e4', 'a1', '2024-03-15 01:00:00+00', '2024-03-15', 'installment_due', 100, 'COP', null),
+    ('e5', 'a1', '2024-04-15 01:00:00+00', '2024-04-15', 'installment_due', 100, 'COP', null),
+    ('e6', 'a1', '2024-01-20 12:00:00+00', '2024-01-20', 'payment', 100, 'COP', null),
+    ('e7', 'a1', '2024-02-20 12:00:00+00', '2024-02-20', 'payment', 100, 'COP', null),
+    ('e8', 'a1', '2024-02-25 12:00:00+00', '2024-02-25', 'reversal', 100, 'COP', 'e7'),
+    ('e9', 'a1', '2024-03-01 12:00:00+00', '2024-03-01', 'fee', 20, 'COP', null),
+    ('e10', 'a1', '2024-04-02 09:00:00+00', '2024-03-30', 'payment', 50, 'COP', null),
+    ('e11', 'a1', '2024-03-10 12:00:00+00', '2024-03-10', 'payment', 30, 'COP', null),
+    ('e12', 'a1', '2024-04-20 12:00:00+00', '2024-04-20', 'payment', 80, 'COP', null),
+    ('f1', 'a2', '2024-02-01 10:00:00+00', '2024-02-01', 'charge', 500, 'GBP', null),
+    ('f2', 'a2', '2024-02-15 10:00:00+00', '2024-02-15', 'installment_due', 200, 'GBP', null),
+    ('f3', 'a2', '2024-03-20 10:00:00+00', '2024-03-20', 'write_off', 500, 'GBP', null);
+
+insert into raw_promises (promise_id, account_id, created_at, promised_amount, currency, due_date, channel) values
+    ('p1', 'a1', '2024-01-10 12:00:00+00', 100, 'COP', '2024-01-18', 'sms'),
+    ('p2', 'a1', '2024-02-18 12:00:00+00', 100, 'COP', '2024-02-22', 'agent_call'),
+    ('p3', 'a1', '2024-03-29 12:00:00+00', 60, 'COP', '2024-04-01', 'self_service'),
+    ('p4', 'a1', '2024-03-05 12:00:00+00', 30, 'COP', '2024-03-10', 'whatsapp');
+
+insert into raw_contacts (contact_id, account_id, customer_id, channel, direction, started_at, outcome) values
+    ('k1', 'a1', 'c1', 'sms', 'outbound', '2024-03-28 20:00:00+00', 'clicked'),
+    ('k2', 'a1', 'c1', 'sms', 'outbound', '2024-03-29 20:00:00+00', 'delivered'),
+    ('k3', 'a1', 'c1', 'voice', 'outbound', '2024-03-30 23:30:00+00', 'rpc'),
+    ('k4', 'a1', 'c1', 'sms', 'outbound', '2024-04-05 15:00:00+00', 'replied'),
+    ('k5', 'a1', 'c1', 'whatsapp', 'inbound', '2024-02-10 14:00:00+00', 'replied'),
+    ('k6', 'a1', 'c1', 'email', 'outbound', '2024-03-01 14:00:00+00', 'opt_out');
+
+insert into raw_holds (hold_id, customer_id, account_id, kind, starts_at, ends_at) values
+    ('h1', null, 'a1', 'dispute', '2024-02-01 00:00:00+00', '2024-02-10 00:00:00+00'),
+    ('h2', 'c1', null, 'vulnerability', '2024-03-01 00:00:00+00', null),
+    ('h3', 'c1', null, 'hardship_plan', '2024-04-03 00:00:00+00', '2024-06-01 00:00:00+00');
+
+insert into raw_consents (consent_id, customer_id, channel, contact_point, status, effective_at, source) values
+    ('s1', 'c1', 'sms', '+573001112233', 'granted', '2023-01-01 00:00:00+00', 'onboarding'),
+    ('s2', 'c1', 'email', 'ana@example.com', 'opt_out', '2024-03-02 00:00:00+00', 'email_link');
+"""
+
+
+@pytest.fixture
+def portfolio(con):
+    """The warehouse connection with the small portfolio above loaded into raw_*."""
+    create_raw_tables(con)
+    con.execute(FIXTURE_SQL)
+    build.stg_views(con)
+    return con
+
+
+def features_at(con, as_of: date) -> dict[str, dict]:
+    build.fct_account_features(con, as_of)
+    df = con.execute("select * from fct_account_features where as_of = ?", [as_of]).df()
+    return {row["account_id"]: row for row in df.to_dict("records")}
+
+
+def test_hand_computed_balance_dpd_and_payments(portfolio):
+    feats = features_at(portfolio, AS_OF)
+    assert set(feats) == {"a1", "a2"}  # a3 is placed after as_of
+    a1 = feats["a1"]
+    assert float(a1["balance"]) == 890.0
+    assert a1["dpd"] == 45
+    assert float(a1["past_due_amount"]) == 170.0
+    assert a1["past_due_installments"] == 2
+    assert a1["payments_total"] == 2  # e7 was reversed, e10 not yet posted
+    assert a1["reversed_payments_total"] == 1
+    assert a1["payments_30d"] == 1 and a1["payments_90d"] == 2
+    assert str(a1["last_payment_at"])[:10] == "2024-03-10"
+    assert a1["days_since_last_payment"] == 21
+    assert a1["paid_share_of_principal"] == pytest.approx(0.13)
+    assert a1["balance_to_principal"] == pytest.approx(0.89)
+    effects = dict(portfolio.execute(
+        "select entry_id, balance_effect from int_ledger_effects where account_id = 'a1'").fetchall())
+    assert (effects["e7"], effects["e8"], effects["e5"], effects["e9"]) == (-100, 100, 0, 20)
+    # a2 was written off: nothing is past due on a zero balance
+    assert float(feats["a2"]["balance"]) == 0.0 and feats["a2"]["dpd"] == 0
+
+
+def test_late_posted_payment_is_invisible_until_posted(portfolio):
+    before = features_at(portfolio, date(2024, 4, 1))["a1"]
+    after = features_at(portfolio, date(2024, 4, 2))["a1"]
+    assert before["payments_total"] == 2
+    assert after["payments_total"] == 3
+    assert float(after["balance"]) == 840.0
+    assert after["dpd"] == 47 and float(after["past_due_amount"]) == 120.0
+
+
+def test_contacts_promises_and_holds(portfolio):
+    a1 = features_at(portfolio, AS_OF)["a1"]
+    assert a1["attempts_7d"] == 3 and a1["attempts_90d"] == 4
+    assert a1["attempts_sms_90d"] == 2 and a1["response_rate_sms_90d"] == pytest.approx(0.5)
+    assert a1["response_rate_voice_90d"] == pytest.approx(1.0)
+    assert a1["inbound_contacts_90d"] == 1
+    assert a1["evening_response_share"] == pytest.approx(1 / 3)  # k3 is 18:30 in Bogota
+    assert a1["days_since_last_contact"] == 1
+    assert a1["opt_outs_total"] == 1 and a1["consent_opt_outs_total"] == 1
+    # p1 and p4 kept, p2 broken (its payment was reversed), p3 still open
+    assert (a1["promises_made"], a1["promises_kept"], a1["promises_broken"]) == (4, 2, 1)
+    assert a1["promise_kept_rate"] == pytest.approx(2 / 3)
+    assert a1["days_since_last_broken_promise"] == 35
+    assert str(a1["open_promise_due_date"])[:10] == "2024-04-01" and a1["promise_id"] == "p3"
+    assert a1["promise_channel_self_service"] == 1
+    assert a1["disputes_total"] == 1 and a1["hardship_plans_total"] == 0
+
+
+def test_point_in_time_future_events_do_not_change_features(portfolio):
+    assert build.point_in_time_changes(portfolio, AS_OF) == {"shift": [], "drop": []}
+    # the raw tables are left as they were
+    assert portfolio.execute("select max(posted_at) from raw_ledger").fetchall()[0][0].year == 2024
+
+
+def test_point_in_time_check_flags_leaking_sql(portfolio):
+    leaky_last_payment = """
+        select spine.account_id, spine.as_of,
+            (select max(effective_date) from stg_ledger as l
+             where l.account_id = spine.account_id and l.entry_type = 'payment') as last_payment_at,
+        from feature_spine as spine
+    """
+    changes = build.point_in_time_changes(portfolio, AS_OF, sql=leaky_last_payment)
+    assert changes["shift"] == ["last_payment_at"] and changes["drop"] == ["last_payment_at"]
+    # forgetting arrival time (posted_at) lets the late payment e10 in: the drop check sees it
+    no_arrival = build.sql_text("fct_account_features").replace(
+        "and ledger.posted_at < spine.visible_before", "")
+    assert "payments_total" in build.point_in_time_changes(portfolio, AS_OF, sql=no_arrival)["drop"]
+
+
+def test_rebuilding_an_as_of_replaces_its_rows(portfolio):
+    for as_of in (AS_OF, AS_OF, date(2024, 4, 2), AS_OF):
+        build.fct_account_features(portfolio, as_of)
+    counts = dict(portfolio.execute(
+        "select as_of, count(*) from fct_account_features group by as_of").fetchall())
+    assert counts == {AS_OF: 2, date(2024, 4, 2): 2}
+
+
+def test_promise_kept_training_set(portfolio):
+    table = build.training_set(portfolio, "promise_kept", TRAIN_AS_OF)
+    df = portfolio.execute(f"select * from {table} order by promise_id").df()
+    assert dict(zip(df.promise_id, df.label)) == {"p1": 1, "p2": 0, "p3": 0, "p4": 1}
+    assert list(df.columns) == ["as_of", "account_id", "promise_id", *build.feature_columns("promise_kept"), "label"]
+    p1 = df.set_index("promise_id").loc["p1"]
+    assert str(p1["as_of"])[:10] == "2024-01-09"  # the day before the promise
+    assert p1["promise_amount_to_balance"] == pytest.approx(0.1)
+    assert p1["promise_horizon_days"] == 8
+    # features are as of the day before: p3's own day and later payments are unseen
+    p3 = df.set_index("promise_id").loc["p3"]
+    assert p3["promises_made"] == 3 and p3["has_open_promise"] == 0
+    # p3's grace ends 04-04: on 04-03 it has not matured and is left out
+    build.training_set(portfolio, "promise_kept", date(2024, 4, 3))
+    ids = {r[0] for r in portfolio.execute("select promise_id from train_promise_kept").fetchall()}
+    assert ids == {"p1", "p2", "p4"}
+
+
+def test_pay_30d_training_set_has_only_matured_labels(portfolio):
+    table = build.training_set(portfolio, "pay_30d", TRAIN_AS_OF)
+    df = portfolio.execute(f"select * from {table}").df()
+    snapshots = sorted({d.date() if hasattr(d, "date") else d for d in df.as_of})
+    assert snapshots[-1] == date(2024, 3, 11)
+    assert all((TRAIN_AS_OF - s).days >= 30 for s in snapshots)
+    labels = {(r["account_id"], str(r["as_of"])[:10]): r["label"] for r in df.to_dict("records")}
+    assert labels[("a1", "2024-03-11")] == 1  # the late-posted 03-30 payment, known by 04-10
+    assert labels[("a1", "2024-01-15")] == 1  # 01-20 payment
+    assert labels[("a1", "2024-01-22")] == 0  # only the reversed 02-20 payment in the window
+    assert ("a2", "2024-03-25") not in labels and ("a2", "2024-02-05") in labels
+    assert list(df.columns) == ["as_of", "account_id", *build.FEATURE_COLUMNS, "label"]
+
+
+def test_no_personal_or_protected_columns(portfolio):
+    build.fct_account_features(portfolio, AS_OF)
+    forbidden = set(PERSONAL_COLUMNS) | {"birth_year", "age", "country", "timezone", "language"}
+    for table in ("fct_account_features", build.training_set(portfolio, "pay_30d", TRAIN_AS_OF),
+                  build.training_set(portfolio, "promise_kept", TRAIN_AS_OF), "stg_ledger", "stg_contacts"):
+        cols = {r[0] for r in portfolio.execute(f"select column_name from (describe {table})").fetchall()}
+        assert not cols & forbidden, table
+    assert {"phone", "email"} <= {r[0] for r in portfolio.execute("describe stg_customers").fetchall()}
+    model_features = set(build.feature_columns("promise_kept"))
+    assert not {c for c in model_features if "vulnerab" in c or "jurisdiction" in c or "country" in c}
+
+
+def test_feature_columns_exist_and_have_reason_phrases(portfolio):
+    build.fct_account_features(portfolio, AS_OF)
+    types = dict(portfolio.execute("select column_name, column_type from (describe fct_account_features)").fetchall())
+    catalog = build.feature_catalog()
+    for name in build.feature_columns("promise_kept"):
+        assert name in types and types[name] in {"DOUBLE", "INTEGER", "BIGINT"}, name
+        assert set(catalog[name]) == {"en_high", "en_low", "es_high", "es_low"}, name
+    assert types["balance"] == "DECIMAL(18,2)" and types["dpd"] == "INTEGER"
+    with pytest.raises(ValueError, match="unknown target"):
+        build.training_set(portfolio, "cure_60d", TRAIN_AS_OF)
