@@ -28,6 +28,7 @@ def _prepare_prefect(settings: Settings, verbose: bool) -> None:
     os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     logging.getLogger("mlflow").setLevel(logging.WARNING)
 
 
@@ -51,7 +52,7 @@ def cmd_ingest(args, settings: Settings) -> int:
         raise FileNotFoundError(f"delivery folder {delivery} does not exist")
     from pipelines.flows import ingest_flow
 
-    print(ingest_flow(str(delivery), validate=not args.no_expectations))
+    print(ingest_flow(str(delivery), run_expectations=not args.no_expectations))
     return 0
 
 

@@ -25,10 +25,10 @@ def resolve_as_of(as_of: date | str | None) -> date:
 
 
 @flow(name="ingest")
-def ingest_flow(delivery_dir: str, validate: bool = True):
+def ingest_flow(delivery_dir: str, run_expectations: bool = True):
     """Load one delivery folder into the warehouse (contract checks, quarantine, expectations)."""
     settings = Settings.load().ensure_dirs()
-    return tasks.load_delivery(settings, Path(delivery_dir), validate=validate)
+    return tasks.load_delivery(settings, Path(delivery_dir), run_expectations=run_expectations)
 
 
 @flow(name="features")

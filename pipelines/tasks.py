@@ -17,11 +17,11 @@ from recobro.warehouse import warehouse
 
 
 @task(name="load-delivery", cache_policy=NO_CACHE)
-def load_delivery(settings: Settings, delivery_dir: Path, validate: bool = True):
+def load_delivery(settings: Settings, delivery_dir: Path, run_expectations: bool = True):
     from ingestion import load_delivery as _load
 
     with warehouse(settings) as con:
-        return _load(con, Path(delivery_dir), validate=validate)
+        return _load(con, Path(delivery_dir), validate=run_expectations)
 
 
 @task(name="build-account-features", cache_policy=NO_CACHE)

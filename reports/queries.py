@@ -2,8 +2,9 @@
 
 History is read from `stg_<name>` when that view exists and carries the needed columns,
 else from `raw_<name>`. Only the non-personal columns listed in `HISTORY_COLUMNS` are ever
-selected, and only rows that had arrived by the end of `as_of` (when `_arrived_at` exists),
-so a report re-built for a past date shows what was known then.
+selected. Point in time is by event time, as in the feature SQL (contacts by `started_at`,
+promises by `created_at`, ledger by `posted_at`/`effective_date` in each KPI file): the load
+stamp `_arrived_at` is lineage only, since a first bulk load delivers years of history at once.
 """
 
 from __future__ import annotations
@@ -65,12 +66,7 @@ def history_relation(con: duckdb.DuckDBPyConnection, name: str, as_of: dt.date) 
         select = ", ".join(
             c if c in cols else f"cast(null as {fallback}) as {c}" for c, fallback in wanted.items()
         )
-        where = ""
-        if "_arrived_at" in cols:
-            # a row without an arrival stamp (hand-made fixtures) counts as arrived
-            where = (f" where _arrived_at is null"
-                     f" or _arrived_at < cast(date '{as_of.isoformat()}' + 1 as timestamptz)")
-        return f"(select {select} from {source}{where})"
+        return f"(select {select} from {source})"
     return None
 
 

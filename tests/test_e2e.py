@@ -168,3 +168,15 @@ def test_no_personal_data_in_features_outputs_mlflow_or_report(loop):
             blobs.append(json.dumps(db.execute(f"select * from {table}").fetchall(), default=str).encode())
     for blob in blobs:
         assert not any(s.encode() in blob for s in needles)
+
+
+@pytest.mark.parametrize("notebook", sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb")),
+                         ids=lambda p: p.name)
+def test_notebooks_run_against_the_produced_warehouse(loop, notebook):
+    """Each notebook's code cells run in order against the loop's warehouse (read-only)."""
+    cells = ["".join(c["source"]) for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code"]
+    namespace: dict = {}
+    for source in cells:
+        exec(compile(source, f"{notebook.name}", "exec"), namespace)  # noqa: S102 - our own notebooks
+    assert namespace["AS_OF"] == AS_OF
+    namespace["con"].close()

@@ -96,10 +96,10 @@ def load_history(con) -> None:
         ("K3", ACCOUNTS[1], CUSTOMERS[1], "voice", "outbound", "2025-06-09 15:00+00", "no_answer", 0.30, "2025-06-10 00:00+00"),
         ("K4", ACCOUNTS[1], CUSTOMERS[1], "voice", "outbound", "2025-06-10 16:00+00", "promise", 0.30, "2025-06-11 00:00+00"),
         ("K5", ACCOUNTS[2], CUSTOMERS[2], "email", "outbound", "2025-06-30 23:30+00", "bounced", 0.001, "2025-06-30 23:45+00"),
-        # outside the window, inbound, or arrived after as_of: never counted
+        # outside the window (before it, or after as_of) or inbound: never counted
         ("K6", ACCOUNTS[2], CUSTOMERS[2], "voice", "outbound", "2025-05-31 23:59+00", "rpc", 0.30, "2025-06-01 00:00+00"),
         ("K7", ACCOUNTS[3], CUSTOMERS[3], "voice", "inbound", "2025-06-12 10:00+00", "rpc", None, "2025-06-13 00:00+00"),
-        ("K8", ACCOUNTS[3], CUSTOMERS[3], "sms", "outbound", "2025-06-29 10:00+00", "complaint", 0.05, "2025-07-02 00:00+00"),
+        ("K8", ACCOUNTS[3], CUSTOMERS[3], "sms", "outbound", "2025-07-01 09:00+00", "complaint", 0.05, "2025-07-02 00:00+00"),
         ("K9", ACCOUNTS[3], CUSTOMERS[3], "sms", "outbound", "2025-07-01 10:00+00", "rpc", 0.05, "2025-07-01 12:00+00")])
     _insert(con, "raw_promises", "promise_id, account_id, created_at, promised_amount, currency, due_date, channel, _arrived_at", [
         ("P1", ACCOUNTS[1], "2025-06-10 16:05+00", 100, "USD", "2025-06-15", "voice", "2025-06-11 00:00+00"),
@@ -269,7 +269,7 @@ def test_staging_view_is_preferred_and_missing_cost_is_na(con, settings):
     load_history(con)
     con.execute("create view stg_contacts as select * exclude (cost) from raw_contacts where channel = 'voice'")
     html = build_report(con, settings, AS_OF).read_text(encoding="utf-8")
-    assert _row(html, "all channels", 'id="kpis"') == ["3", "2", "66.7%", "2", "66.7%", "0.0%", "0.0%", "0.18", "n/a"]
+    assert _row(html, "all channels", 'id="kpis"') == ["3", "2", "66.7%", "2", "66.7%", "0.0%", "0.0%", "0.18"]
     assert _row(html, "USD")[-2:] == ["n/a", "n/a"]  # no contact cost -> no cost per unit collected
 
 

@@ -22,7 +22,6 @@ attempts as (
         contacts.outcome in ('rpc', 'promise') as is_rpc,
         contacts.outcome = 'opt_out' as is_opt_out,
         contacts.outcome = 'complaint' as is_complaint,
-        contacts.cost,
     from contacts, params
     where contacts.direction = 'outbound'
       and contacts.started_at >= params.window_start
@@ -38,8 +37,9 @@ by_channel as (
         count(*) filter (where is_rpc) as rpcs,
         count(*) filter (where is_opt_out) as opt_outs,
         count(*) filter (where is_complaint) as complaints,
+        -- no cost here: contact costs are in each account's currency and are summed per currency
+        -- in kpi_recovery, never across currencies
         count(distinct account_id) as accounts_attempted,
-        sum(cost) as cost,
     from attempts
     group by grouping sets ((channel), ())
 ),
