@@ -56,7 +56,12 @@ BUCKET_START = {"1-30": 1, "31-60": 31, "61-90": 61, "90+": 91}
 SEGMENT_TONE = {"early_digital": "friendly", "early_high_risk": "neutral", "mid_stage": "neutral",
                 "late_stage": "firm", "recovery": "firm", "vulnerable": "supportive"}
 
-RISK_TIERS = ((0.6, "low"), (0.3, "medium"))  # p_pay_30d >= threshold -> tier; below -> high
+# Risk tier comes from work_scores.risk_tier (models.score: high < HIGH_RISK_BELOW <= medium < LOW_RISK_FROM <= low
+# on p_pay_30d); decide recomputes it with those same constants only when a score row lacks it.
+
+# Human agents are scarce capacity (DOMAIN.md §7): at most this many agent_call-channel actions per as_of, across
+# all arms. Vulnerable accounts (agents are their only permitted route) queue first, then expected value desc.
+AGENT_CALLS_PER_DAY = 400
 ARMS = (("champion", 80), ("challenger", 10), ("control", 10))
 TEMPLATE_LANGUAGES = ("en", "es")
 PLAN_INSTALLMENTS = 3

@@ -1,9 +1,11 @@
 """decide: segments, contact policy and next-best-actions for one as_of.
 
-`decide(con, settings, as_of)` reads work_scores, fct_account_features, stg_* views, data_quality_holds
-(absent = empty) and the rule packs; it replaces work_segments, work_next_best_actions and
+`decide(con, settings, as_of, agent_capacity=None)` reads work_scores, fct_account_features, stg_* views,
+data_quality_holds (absent = empty) and the rule packs; it replaces work_segments, work_next_best_actions and
 work_suppressions (columns: docs/TABLES.md). Grain: one segment and one NBA row per account with a
 fct_account_features row at as_of; one suppression row per account × suppressed action/channel × rule.
+Human-agent actions (channel agent_call) are capped at `agent_capacity` per as_of (default
+`catalog.AGENT_CALLS_PER_DAY`); see sql/int_agent_queue.sql and sql/work_next_best_actions.sql.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from recobro.settings import Settings
 from recobro.warehouse import read_sql, table_exists
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
-PROMISE_GRACE_DAYS = 3  # docs/TABLES.md business definition of a kept promise
 
 
 @dataclass
@@ -36,11 +37,16 @@ class DecideSummary:
     segments: Counter = field(default_factory=Counter)
     arms: Counter = field(default_factory=Counter)
     policy_version: str = catalog.POLICY_VERSION
+    agent_capacity: int = catalog.AGENT_CALLS_PER_DAY
+    agent_demand: int = 0  # accounts whose first pick needed a human agent (queue length)
+    agent_overflow: int = 0  # of those, accounts over capacity (fell back to a non-agent action or wait)
 
     def __str__(self) -> str:
         lines = [f"decide {self.as_of} ({self.policy_version}): {self.accounts} accounts"]
         lines.append("  actions:")
         lines += [f"    {a:<13} {c:<11} {n:>7}" for (a, c), n in sorted(self.actions.items())]
+        lines.append(f"  agent queue: {self.agent_demand} wanted, capacity {self.agent_capacity}, "
+                     f"{self.agent_overflow} over capacity (non-agent fallback or wait)")
         lines.append("  segments: " + ", ".join(f"{k}={v}" for k, v in sorted(self.segments.items())))
         lines.append("  arms: " + ", ".join(f"{k}={v}" for k, v in sorted(self.arms.items())))
         lines.append("  suppressions by rule:")
@@ -48,14 +54,18 @@ class DecideSummary:
         return "\n".join(lines)
 
 
-def _set_variables(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
-    (low, _), (medium, _) = catalog.RISK_TIERS
+def _set_variables(con: duckdb.DuckDBPyConnection, as_of: dt.date, agent_capacity: int) -> None:
+    # one definition each, shared with the stages that own them (imported here, not at module import)
+    from features.build import PROMISE_GRACE_DAYS
+    from models.score import HIGH_RISK_BELOW, LOW_RISK_FROM
+
     values = {
         "as_of": (as_of, "date"),
         "as_of_end": (dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), dt.timezone.utc), "timestamptz"),
         "policy_version": (catalog.POLICY_VERSION, "varchar"),
-        "tier_low": (low, "double"),
-        "tier_medium": (medium, "double"),
+        "tier_low": (LOW_RISK_FROM, "double"),
+        "tier_high_below": (HIGH_RISK_BELOW, "double"),
+        "agent_capacity": (agent_capacity, "integer"),
         "epsilon": (catalog.EPSILON, "double"),
         "promise_grace_days": (PROMISE_GRACE_DAYS, "integer"),
         "plan_installments": (catalog.PLAN_INSTALLMENTS, "integer"),
@@ -75,16 +85,25 @@ def _build(con: duckdb.DuckDBPyConnection, name: str, temp: bool = False) -> Non
     con.execute(f"create or replace {kind} {name} as\n" + read_sql(SQL_DIR / f"{name}.sql"))
 
 
-def decide(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date) -> DecideSummary:
-    """Build work_segments, work_next_best_actions and work_suppressions for `as_of`; returns counts."""
+def decide(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date,
+           agent_capacity: int | None = None) -> DecideSummary:
+    """Build work_segments, work_next_best_actions and work_suppressions for `as_of`; returns counts.
+
+    `agent_capacity`: human-agent calls available today (default `catalog.AGENT_CALLS_PER_DAY`).
+    """
+    capacity = catalog.AGENT_CALLS_PER_DAY if agent_capacity is None else int(agent_capacity)
+    if capacity < 0:
+        raise ValueError(f"agent_capacity must be >= 0, got {agent_capacity}")
     packs = load_rule_packs(settings.rule_packs_dir)
-    _set_variables(con, as_of)
+    _set_variables(con, as_of, capacity)
     _ensure_optional_inputs(con)
     policies = register_policy_tables(con, packs)
     register_catalog_tables(con)
     _build(con, "int_decision_accounts", temp=True)
     register_send_windows(con, policies, as_of)
     _build(con, "int_action_exclusions", temp=True)
+    for name in ("int_action_candidates", "int_agent_queue"):
+        _build(con, name, temp=True)
     con.execute("begin transaction")
     try:
         for name in ("work_segments", "work_next_best_actions", "work_suppressions"):
@@ -93,11 +112,13 @@ def decide(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date) -
     except Exception:
         con.execute("rollback")
         raise
-    return _summarise(con, as_of)
+    return _summarise(con, as_of, capacity)
 
 
-def _summarise(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> DecideSummary:
-    summary = DecideSummary(as_of=as_of)
+def _summarise(con: duckdb.DuckDBPyConnection, as_of: dt.date, capacity: int) -> DecideSummary:
+    summary = DecideSummary(as_of=as_of, agent_capacity=capacity)
+    summary.agent_demand, summary.agent_overflow = con.execute(
+        "select count(*), count(*) filter (where not has_slot) from int_agent_queue where first_pick").fetchone()
     for action, channel, n in con.execute(
         "select action, coalesce(channel, '-'), count(*) from work_next_best_actions group by all"
     ).fetchall():

@@ -205,3 +205,112 @@ def test_rule_pack_loader_names_file_and_key(tmp_path):
     with pytest.raises(RulePackError, match=r"co\.yaml.*hard_holds"):
         load_rule_pack(bad)
     assert load_rule_pack(src).pack == "CO"
+
+
+def _policy_distribution(con, account_id):
+    """Every outcome the policy could reach for one account (given the others' picks) with its probability,
+    enumerated in Python from the candidate and queue tables decide leaves behind (temp tables).
+    Fallback candidates are those with a fallback probability (never agents, never escalation)."""
+    rows = con.execute("select action, channel, is_agent, p_first, p_fallback, fallback_ok from int_action_candidates "
+                       "where account_id = ?", [account_id]).fetchall()
+    slot = dict(((a, c), h) for a, c, h in con.execute(
+        "select action, channel, has_slot from int_agent_queue where account_id = ?", [account_id]).fetchall())
+    dist = {}
+    for action, channel, is_agent, p_first, _, fallback_ok in rows:
+        if is_agent and not slot[(action, channel)]:
+            outcomes = [((a, c), p_first * pfb) for a, c, _, _, pfb, _ in rows if pfb is not None] if fallback_ok \
+                else [(("wait", None), p_first)]
+        else:
+            outcomes = [((action, channel), p_first)]
+        for key, p in outcomes:
+            dist[key] = dist.get(key, 0.0) + p
+    return dist
+
+
+def test_agent_capacity_vulnerable_first_then_ev_with_coherent_fallback(con, settings):
+    late = {"dpd": 75, "p_pay": 0.7}  # late_stage: offer_plan via agent_call has the best EV
+    accounts = [{"id": "v", "dpd": 75, "p_pay": 0.5, "balance": 200, "past_due": 200},
+                {"id": "big1", **late, "balance": 5000}, {"id": "big2", **late, "balance": 3000},
+                {"id": "big3", **late, "balance": 1000}, {"id": "k1", **late, "balance": 800}]
+    build_world(con, accounts, holds=[("cv", None, "vulnerability")])
+    decide(con, settings, AS_OF)  # default capacity (400): every first agent pick is served
+    free = nba(con)
+    wanted = {a for a, r in free.items() if r.channel == "agent_call"}
+    assert {"v", "k1"} <= wanted and len(wanted) >= 4
+
+    summary = decide(con, settings, AS_OF, agent_capacity=2)
+    out = nba(con)
+    assert out["k1"].experiment_arm == "control"  # the control arm (BAU) queues like everyone else
+    assert sum(r.channel == "agent_call" for r in out.values()) == 2
+    assert (summary.agent_capacity, summary.agent_demand, summary.agent_overflow) == (2, len(wanted), len(wanted) - 2)
+    queue = con.execute("select account_id from int_agent_queue where first_pick order by queue_position").fetchall()
+    evs = {a: free[a].expected_value for a in wanted}
+    assert [q[0] for q in queue] == ["v"] + sorted(wanted - {"v"}, key=lambda a: (-evs[a], a))
+    served = {q[0] for q in queue[:2]}
+    assert out["v"].action == "agent_call" and out["v"].tone == "supportive"
+    for acc in wanted - served:
+        r = out[acc]
+        assert r.channel != "agent_call" and "rule=CAPACITY-AGENT-QUEUE" in r.reason_codes
+        assert r.action != "wait" or r.next_allowed_contact_at is not None
+        assert any(w["rule_id"] == "CAPACITY-AGENT-QUEUE" and w["channel"] == "agent_call"
+                   for w in json.loads(r.why_not))
+        if acc == "k1":  # BAU: deterministic path fallback (late_stage day 1: offer_plan by email)
+            assert (r.action, r.channel, r.propensity) == ("offer_plan", "email", 1.0)
+    assert con.execute("select count(*) from work_suppressions where rule_id like 'CAPACITY%'").fetchone()[0] == 0
+    for acc, r in out.items():  # logged propensity = probability the policy reaches the logged action
+        dist = _policy_distribution(con, acc)
+        assert sum(dist.values()) == pytest.approx(1.0)
+        assert r.propensity == pytest.approx(dist[(r.action if r.channel else "wait", r.channel)])
+
+    decide(con, settings, AS_OF, agent_capacity=0)  # no agents today: the vulnerable account waits
+    v = nba(con)["v"]
+    assert (v.action, v.channel) == ("wait", None) and "rule=CAPACITY-AGENT-QUEUE" in v.reason_codes
+    assert v.propensity == pytest.approx(_policy_distribution(con, "v")[("wait", None)])
+
+
+def test_risk_tier_comes_from_scores(con, settings):
+    build_world(con, [{"id": "s55", "p_pay": 0.55}, {"id": "n25", "p_pay": 0.25}, {"id": "n15", "p_pay": 0.15},
+                      {"id": "s25", "p_pay": 0.25}])
+    con.execute("update work_scores set risk_tier = 'low' where account_id = 's55'")
+    con.execute("update work_scores set risk_tier = 'high' where account_id = 's25'")  # scoring stage wins
+    decide(con, settings, AS_OF)
+    seg = dict((a, (t, s)) for a, t, s in con.execute(
+        "select account_id, risk_tier, segment from work_segments").fetchall())
+    assert seg["s55"] == ("low", "early_digital")
+    assert seg["n25"] == ("medium", "early_digital")  # no tier on the score row: models.score thresholds
+    assert seg["n15"] == ("high", "early_high_risk")
+    assert seg["s25"] == ("high", "early_high_risk")
+    assert "risk=low" in nba(con)["s55"].reason_codes
+
+
+def test_promise_pending_through_grace(con, settings):
+    days = {"g0": 0, "g2": -2, "g3": -3, "g4": -4}
+    build_world(con, [{"id": k, "promise_due": AS_OF + dt.timedelta(days=d)} for k, d in days.items()])
+    decide(con, settings, AS_OF)
+    out = nba(con)
+    for acc in ("g0", "g2", "g3"):  # open until due_date + 3 days of grace (docs/TABLES.md)
+        due = AS_OF + dt.timedelta(days=days[acc])
+        assert out[acc].action == "wait" and "HOLD-PROMISE-PENDING" in out[acc].reason_codes
+        assert out[acc].next_allowed_contact_at == dt.datetime.combine(due + dt.timedelta(days=4), dt.time(),
+                                                                       dt.timezone.utc)
+        assert out[acc].segment == "promise_pending"
+    assert out["g4"].segment != "promise_pending" and "HOLD-PROMISE-PENDING" not in out["g4"].reason_codes
+
+
+def test_agent_shortage_never_turns_into_escalation(con, settings):
+    """Escalation is an adverse step: a full agent queue must not make it any more likely."""
+    recovery = {"dpd": 150, "p_pay": 0.6, "past_due": 1000}
+    build_world(con, [{"id": f"r{i}", **recovery, "balance": 1000 + 400 * i} for i in range(4)])
+    decide(con, settings, AS_OF)
+    unlimited = {a: _policy_distribution(con, a) for a in nba(con)}
+    assert any(d.get(("agent_call", "agent_call"), 0) + d.get(("offer_plan", "agent_call"), 0) > 0.5
+               for d in unlimited.values())
+
+    decide(con, settings, AS_OF, agent_capacity=0)
+    out = nba(con)
+    assert any("rule=CAPACITY-AGENT-QUEUE" in r.reason_codes for r in out.values())
+    for account, r in out.items():
+        shortage = _policy_distribution(con, account)
+        assert shortage.get(("escalate", "letter"), 0) == pytest.approx(unlimited[account].get(("escalate", "letter"), 0))
+        if r.action == "escalate":
+            assert "CAPACITY-AGENT-QUEUE" not in r.reason_codes

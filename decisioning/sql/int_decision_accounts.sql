@@ -1,6 +1,10 @@
 -- int_decision_accounts: one row per account with a fct_account_features row at as_of.
 -- State decide needs: scores, customer locale, active holds, data-quality hold, pack key, segment, arm.
--- Variables: as_of (DATE), as_of_end (TIMESTAMPTZ, as_of + 1 day), policy_version.
+-- risk_tier is work_scores.risk_tier (one source of truth with the scores); computed here with the same
+-- thresholds (models.score) only when a score row lacks it, 'unscored' without a score. A promise stays
+-- pending through its grace (kept if paid by due_date + promise_grace_days, docs/TABLES.md).
+-- Variables: as_of (DATE), as_of_end (TIMESTAMPTZ, as_of + 1 day), policy_version, tier_low, tier_high_below,
+-- promise_grace_days.
 with
 
 features as (
@@ -69,6 +73,7 @@ joined as (
         coalesce(c.has_email, false) as has_email,
         coalesce(c.whatsapp_opt_in, false) as whatsapp_opt_in,
         s.p_pay_30d,
+        s.risk_tier as score_risk_tier,
         s.p_promise_kept,
         s.promise_kept_model,
         s.pay_model,
@@ -89,8 +94,9 @@ classified as (
         *,
         case
             when p_pay_30d is null then 'unscored'
+            when score_risk_tier is not null then score_risk_tier
             when p_pay_30d >= getvariable('tier_low') then 'low'
-            when p_pay_30d >= getvariable('tier_medium') then 'medium'
+            when p_pay_30d >= getvariable('tier_high_below') then 'medium'
             else 'high'
         end as risk_tier,
         case
@@ -103,10 +109,14 @@ classified as (
         list_has_any(hold_kinds, ['dispute', 'cease', 'bankruptcy', 'deceased', 'attorney', 'breathing_space'])
             as hard_hold,
         list_contains(hold_kinds, 'vulnerability') as vulnerability_flag,
-        open_promise_due_date is not null and open_promise_due_date >= getvariable('as_of') as promise_pending,
+        open_promise_due_date is not null
+            and open_promise_due_date + getvariable('promise_grace_days') >= getvariable('as_of') as promise_pending,
         ('0x' || left(md5('arm|' || account_id), 8))::ubigint % 100 as arm_bucket,
         ('0x' || left(md5(concat_ws('|', 'explore', as_of, account_id, getvariable('policy_version'))), 8))::ubigint
             / 4294967296.0 as explore_draw,
+        -- independent draw for the pick among non-agent alternatives when the agent queue is full
+        ('0x' || left(md5(concat_ws('|', 'fallback', as_of, account_id, getvariable('policy_version'))), 8))::ubigint
+            / 4294967296.0 as fallback_draw,
     from joined
 ),
 
@@ -131,6 +141,8 @@ final as (
             when arm_bucket < 90 then 'challenger'
             else 'control'
         end as experiment_arm,
+        -- bau: the control arm and unscored accounts follow the treatment path deterministically
+        case when p_pay_30d is null or experiment_arm = 'control' then 'bau' else experiment_arm end as mode,
         case dpd_bucket when '1-30' then dpd when '31-60' then dpd - 30
             when '61-90' then dpd - 60 when '90+' then dpd - 90 else 0 end as path_day,
     from classified

@@ -1,7 +1,19 @@
 -- work_next_best_actions: one row per account × as_of (wait/none included), DESIGN.md §4 columns.
 -- Picks, among the (action, channel) candidates no rule excludes, the highest expected value
 -- (champion/challenger priors) or the treatment-path step (control arm, unscored accounts), with
--- ε-greedy exploration drawn from a hash so reruns are identical; logs the propensity of the choice.
+-- ε-greedy exploration drawn from a hash so reruns are identical (int_action_candidates). A first pick that
+-- needs a human agent gets one only within the daily agent capacity (int_agent_queue); otherwise the account
+-- falls back to its non-agent pick (ε-greedy over the non-agent alternatives, independent draw) when that is
+-- worth sending, else waits (rule CAPACITY-AGENT-QUEUE: a capacity decision, not a compliance suppression).
+--
+-- propensity = the probability the policy chose the logged action, given the other accounts' picks (which fix
+-- the queue cut-off, so whether each agent candidate would get a slot is known: has_slot):
+--   agent action a (has a slot)        p_first(a)
+--   non-agent action x                 p_first(x) + [fallback_ok] · bumped_mass · p_fallback(x)
+--                                      (p_fallback = 0 for escalate: never a capacity fallback)
+--   wait CAPACITY-AGENT-QUEUE          bumped_mass                (fallback not worth sending)
+-- with bumped_mass = Σ p_first(a) over agent candidates without a slot. They sum to 1 per account; bau rows are
+-- deterministic (1.0). Other wait/none rows keep 1.0 (no randomness reaches them).
 with
 
 accounts as (
@@ -9,12 +21,9 @@ accounts as (
         a.*,
         w.start_local, w.end_local, w.start_utc, w.end_utc,
         p.max_tone,
-        case when a.p_pay_30d is null or a.experiment_arm = 'control' then 'bau' else a.experiment_arm end as mode,
-        coalesce(fx.rate, 0) as fx_to_usd,
     from int_decision_accounts as a
     left join tmp_send_windows as w on w.policy_key = a.policy_key and w.timezone = a.timezone
     left join tmp_policy as p on p.policy_key = a.policy_key
-    left join tmp_fx as fx on fx.currency = a.currency
 ),
 
 exclusions as (
@@ -29,61 +38,41 @@ blocked as (
     group by account_id
 ),
 
-allowed as (
-    select
-        a.account_id, a.mode, a.explore_draw, a.path_day,
-        c.action, c.channel, c.cost_usd,
-        t.step_day,
-        coalesce(a.p_pay_30d, 0) * greatest(
-            case when c.action = 'offer_plan' then a.balance else a.past_due_amount end, 0
-        ) * a.fx_to_usd as stake_usd,
-    from accounts as a
-    cross join tmp_candidates as c
-    left join tmp_treatment_path as t on t.segment = a.segment and t.action = c.action and t.channel = c.channel
-    where a.account_id not in (select account_id from blocked)
-      and not exists (
-          select 1 from exclusions as x
-          where x.account_id = a.account_id and x.action = c.action and x.channel = c.channel
-      )
+queue as (
+    select * from int_agent_queue
 ),
 
-valued as (
-    select
-        allowed.*,
-        stake_usd * case when mode = 'challenger' then c.uplift_challenger else c.uplift_champion end
-            - allowed.cost_usd as ev,
-    from allowed
-    join tmp_candidates as c using (action, channel)
+first_choice as (
+    select * from int_action_candidates where first_pick
 ),
 
-ranked as (
-    select
-        *,
-        count(*) over (partition by account_id) as n_allowed,
-        max(ev) over (partition by account_id) as best_ev,
-        row_number() over (
-            partition by account_id
-            order by
-                case when mode <> 'bau' then -ev end,
-                case when step_day is null then 2 when step_day <= path_day then 0 else 1 end,
-                case when step_day <= path_day then -step_day else step_day end,
-                -ev, action, channel
-        ) as rnk,
-    from valued
+fallback_choice as (
+    select * from int_action_candidates where fallback_pick
 ),
 
 chosen as (
     select
-        account_id, action, channel, ev, best_ev,
-        case when mode = 'bau' or n_allowed = 1 then 1.0
-             when rnk = 1 then 1 - getvariable('epsilon')
-             else getvariable('epsilon') / (n_allowed - 1) end as propensity,
-        case when mode = 'bau' then 'bau' when rnk = 1 then 'greedy' else 'explore' end as pick,
-    from ranked
-    where rnk = case
-        when mode <> 'bau' and n_allowed > 1 and explore_draw < getvariable('epsilon')
-            then 2 + floor(explore_draw / getvariable('epsilon') * (n_allowed - 1))::integer
-        else 1 end
+        f.account_id, f.mode, f.best_ev, m.bumped,
+        case when not m.bumped then f.action when f.fallback_ok then fb.action end as action,
+        case when not m.bumped then f.channel when f.fallback_ok then fb.channel end as channel,
+        case when m.bumped and f.fallback_ok then fb.ev else f.ev end as ev,
+        case
+            when m.bumped and f.fallback_ok then fb.p_first + m.bumped_mass * fb.p_fallback
+            when m.bumped then m.bumped_mass
+            when not f.is_agent and f.fallback_ok then f.p_first + m.bumped_mass * coalesce(f.p_fallback, 0)
+            else f.p_first
+        end as propensity,
+        case when f.mode = 'bau' then 'bau'
+             when m.bumped and f.fallback_ok then if(fb.fallback_rnk = 1, 'fallback-greedy', 'fallback-explore')
+             when m.bumped then 'capacity'
+             when f.rnk = 1 then 'greedy' else 'explore' end as pick,
+    from first_choice as f
+    left join fallback_choice as fb using (account_id)
+    cross join lateral (
+        select coalesce(bool_or(first_pick), false) as bumped, coalesce(sum(p_first), 0) as bumped_mass,
+        from queue as q
+        where q.account_id = f.account_id and not q.has_slot
+    ) as m
 ),
 
 timing_only as (
@@ -102,6 +91,7 @@ decided as (
         a.*,
         case
             when b.outcome is not null then b.outcome
+            when c.bumped and c.action is null then 'wait'
             when c.action is null and t.until_at is not null then 'wait'
             when c.action is null then 'none'
             when a.mode <> 'bau' and c.best_ev <= 0 then 'wait'
@@ -109,12 +99,16 @@ decided as (
         end as nba_action,
         case when b.outcome is null and c.action is not null and not (a.mode <> 'bau' and c.best_ev <= 0)
              then c.channel end as nba_channel,
-        c.ev, c.propensity, c.pick,
+        c.ev, c.pick, c.bumped,
+        case when b.outcome is null and (c.action is not null or c.bumped) then c.propensity end as propensity,
         coalesce(b.rule_id,
-            case when c.action is null and t.until_at is not null then 'WAIT-CAPS'
+            case when c.bumped then 'CAPACITY-AGENT-QUEUE'
+                 when c.action is null and t.until_at is not null then 'WAIT-CAPS'
                  when c.action is null then 'FAILCLOSED-NO-PERMITTED-ACTION'
                  when a.mode <> 'bau' and c.best_ev <= 0 then 'POLICY-NEGATIVE-EV' end) as decision_rule,
-        coalesce(b.until_at, case when c.action is null then t.until_at end) as wait_until,
+        coalesce(b.until_at,
+            case when c.bumped and c.action is null then getvariable('as_of_end')
+                 when c.action is null then t.until_at end) as wait_until,
     from accounts as a
     left join blocked as b using (account_id)
     left join chosen as c using (account_id)
@@ -134,11 +128,26 @@ toned as (
     left join tmp_segment_tone as st using (segment)
 ),
 
+capacity_why_not as (
+    -- agent candidates of accounts bumped from the queue: excluded by capacity, not by a compliance rule
+    select q.account_id, q.action, q.channel, 'CAPACITY-AGENT-QUEUE' as rule_id,
+        'human agent capacity of ' || getvariable('agent_capacity') || ' calls per day reached'
+            || coalesce(' (queue position ' || m.queue_position || ')', '') as reason,
+    from queue as q
+    join (select account_id, max(queue_position) as queue_position from queue group by all) as m using (account_id)
+    join chosen as c using (account_id)
+    where c.bumped and not q.has_slot
+),
+
 why_not as (
     select account_id,
         to_json(list({'action': action, 'channel': channel, 'rule_id': rule_id, 'reason': reason}
                      order by action nulls first, channel, rule_id))::varchar as why_not,
-    from exclusions
+    from (
+        select account_id, action, channel, rule_id, reason from exclusions
+        union all
+        select account_id, action, channel, rule_id, reason from capacity_why_not
+    )
     group by account_id
 ),
 
@@ -170,7 +179,8 @@ final as (
             row_number() over (partition by d.nba_channel is not null order by d.ev desc, d.account_id)
         end::integer as priority,
         d.ev as expected_value,
-        case when d.nba_channel is not null then d.propensity else 1.0 end as propensity,
+        case when d.nba_channel is not null or d.decision_rule = 'CAPACITY-AGENT-QUEUE' then d.propensity
+             else 1.0 end as propensity,
         getvariable('policy_version') as policy_version,
         concat_ws(';', 'promise_kept=' || d.promise_kept_model, 'pay=' || d.pay_model) as model_versions,
         d.segment,
