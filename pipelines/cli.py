@@ -33,12 +33,33 @@ def _prepare_prefect(settings: Settings, verbose: bool) -> None:
 
 
 def cmd_simulate(args, settings: Settings) -> int:
-    """Write a simulated delivery (seven input tables) and its ground truth in a separate folder."""
+    """Write a simulated delivery (seven input tables) and its ground truth in a separate folder.
+
+    `recobro simulate calibrate` checks the scenario against the published figures (DOMAIN.md §4);
+    `recobro simulate compare` plays reference policies forward on the same customers and luck.
+    """
+    if args.action == "calibrate":
+        from simulator.calibration import calibration_report, render_calibration
+
+        report = calibration_report(args.accounts, args.days, seed=args.seed, scenario=args.scenario)
+        print(render_calibration(report))
+        return 0 if report["ok"] else 1
+    if args.action == "compare":
+        from simulator.reference import compare_policies, render_comparison
+
+        frame = compare_policies(args.accounts, history_days=args.days, seed=args.seed, days=args.forward_days,
+                                 policies=tuple(args.policies.split(",")), scenario=args.scenario)
+        print(render_comparison(frame))
+        return 0
+    if not args.out:
+        raise ValueError("recobro simulate needs --out DIR (or the action calibrate / compare)")
     from simulator import simulate
+    from simulator.messiness import parse_messiness
 
     out = Path(args.out)
     truth = Path(args.truth_dir) if args.truth_dir else settings.truth_dir / out.name
-    rows = simulate(args.accounts, args.days, args.seed, out, truth, end_date=args.end_date, fmt=args.format)
+    rows = simulate(args.accounts, args.days, args.seed, out, truth, end_date=args.end_date, fmt=args.format,
+                    scenario=args.scenario, messiness=parse_messiness(args.messiness))
     for name, n in rows.items():
         print(f"  {name:<20} {n:>10,}")
     print(f"delivery: {out}\nground truth (never ingested): {truth}")
@@ -103,6 +124,13 @@ def cmd_report(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_bench(args, settings: Settings) -> int:
+    """Run the benchmarks (all, or one by name) and print their numbers."""
+    from benchmarks.__main__ import main as bench_main
+
+    return bench_main(([args.name] if args.name else []) + args.bench_args)
+
+
 def cmd_demo(args, settings: Settings) -> int:
     """Simulate a portfolio, ingest, train, run the daily flow, dry-run dispatch, report, summarise."""
     from pipelines.demo import run_demo
@@ -125,14 +153,22 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--as-of", type=date.fromisoformat, required=required, metavar="YYYY-MM-DD",
                        help="business date: events up to the end of this day (UTC) are visible")
 
+    from simulator.scenarios import SCENARIOS
+
     p = add("simulate", cmd_simulate)
+    p.add_argument("action", nargs="?", choices=("calibrate", "compare"),
+                   help="calibrate: check the published figures; compare: play policies forward")
     p.add_argument("--accounts", type=int, default=20_000)
     p.add_argument("--days", type=int, default=180, help="days of history")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--scenario", choices=sorted(SCENARIOS), default="default")
+    p.add_argument("--messiness", help='dirty the delivery, e.g. "duplicates=0.01,naive_timestamps=0.002"')
     p.add_argument("--end-date", type=date.fromisoformat, default=DEFAULT_END_DATE)
     p.add_argument("--format", choices=("csv", "parquet"), default="csv")
-    p.add_argument("--out", required=True, help="delivery folder to write")
+    p.add_argument("--out", help="delivery folder to write")
     p.add_argument("--truth-dir", help="ground-truth folder (default: $RECOBRO_HOME/truth/<delivery name>)")
+    p.add_argument("--forward-days", type=int, default=30, help="compare: days to play forward")
+    p.add_argument("--policies", default="oracle,bau,random,no_contact", help="compare: policies to play")
 
     p = add("ingest", cmd_ingest)
     p.add_argument("delivery_dir")
@@ -147,6 +183,10 @@ def build_parser() -> argparse.ArgumentParser:
     as_of_arg(p)
     p.add_argument("--dry-run", action=argparse.BooleanOptionalAction, default=True)
     as_of_arg(add("report", cmd_report))
+
+    p = add("bench", cmd_bench)
+    p.add_argument("name", nargs="?", help="one benchmark (simulate, ingest, models); default all")
+    p.add_argument("bench_args", nargs=argparse.REMAINDER, help="arguments for that benchmark")
 
     p = add("demo", cmd_demo)
     p.add_argument("--accounts", type=int, default=20_000)

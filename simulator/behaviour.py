@@ -15,7 +15,8 @@ from simulator import params as P
 
 EARLY_DAYS = 10
 NUDGE_DECAY = 0.6  # a reminder's lift fades within a few days
-FATIGUE_DECAY = 0.85  # per day; recent contacts weigh most
+FATIGUE_DECAY = 0.85
+NUDGE_CAP = 3.0  # most a nudge can multiply the hazard by, minus one  # per day; recent contacts weigh most
 
 
 def payday_matrix(start: date, n_days: int) -> np.ndarray:
@@ -39,7 +40,8 @@ def payment_hazard(reason: np.ndarray, days_unpaid: np.ndarray, payday: np.ndarr
     h = np.where(days_unpaid <= EARLY_DAYS, early, late)
     # a disputer whose dispute was settled pays like an organised debtor
     h = np.where(resolved & (reason == P.DISPUTER), h * 4.0, h)
-    h = h * np.where(payday, 2.2, 1.0) * (1.0 + nudge)
+    # repeated nudges saturate: the tenth reminder this week adds little to the third
+    h = h * np.where(payday, 2.2, 1.0) * (1.0 + NUDGE_CAP * np.tanh(nudge / NUDGE_CAP))
     return np.clip(h, 0.0, 0.9)
 
 

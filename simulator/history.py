@@ -16,6 +16,7 @@ from recobro.contract import CONSENT_STATUSES, ENTRY_TYPES, PROMISE_CHANNELS
 from simulator import behaviour as B
 from simulator import params as P
 from simulator import policy
+from simulator.contacts import ContactSteps
 from simulator.events import EventLog
 from simulator.holds import BLOCKS_CONTACT, BLOCKS_PAYMENT, Holds, account_interval, hold_mask
 from simulator.payments import PaymentBook
@@ -39,6 +40,7 @@ class History:
     state: dict[str, np.ndarray]  # per account at end_date
     allowed: np.ndarray  # (n_customers, 6) channels still usable at end_date
     fatigue: np.ndarray  # per customer at end_date
+    disclosures: dict[str, np.ndarray]  # hardship disclosed on a call: account, day, plan end day
 
 
 def simulate_history(rng: np.random.Generator, world: World, holds: Holds) -> History:
@@ -49,7 +51,7 @@ def simulate_history(rng: np.random.Generator, world: World, holds: Holds) -> Hi
     return sim.result()
 
 
-class _Simulation:
+class _Simulation(ContactSteps):
     def __init__(self, rng: np.random.Generator, world: World, holds: Holds) -> None:
         self.rng, self.world = rng, world
         acc, cus = world.accounts, world.customers
@@ -62,6 +64,9 @@ class _Simulation:
         self.past_due = np.zeros(n, dtype=np.int64)
         self.oldest = np.full(n, -1, dtype=np.int64)  # day the oldest unpaid amount fell due
         self.written_off = np.zeros(n, dtype=bool)
+        self.active = np.zeros(n, dtype=bool)
+        self.rate = np.array([P.MONTHLY_INTEREST[p] for p in P.PRODUCTS])[acc.product]
+        self.fee = np.round(np.array([P.LATE_FEE_USD[p] for p in P.PRODUCTS])[acc.product] * self.fx * 100, -2)
         self.nudge = np.zeros(n)
         self.promise_until = np.full(n, -1, dtype=np.int64)  # last day of the open promise window
         self.broken = np.zeros(n, dtype=np.int64)
@@ -81,10 +86,11 @@ class _Simulation:
         revokers = np.flatnonzero(rng.random(self.n_cust) < 0.015)
         self.rev_cust, self.rev_channel = revokers, rng.choice(P.DIGITAL, size=len(revokers))
         self.rev_day = rng.integers(0, world.days, size=len(revokers))
-        self.contacts = EventLog("account", "day", "channel", "outcome", "propensity", "minute", "band")
+        self.contacts = EventLog("account", "day", "channel", "outcome", "propensity", "minute", "band", "inbound")
         self.promises = EventLog("account", "day", "contact", "amount", "due_day", "channel",
                                  "agent", "p_keep", "kept")
         self.consents = EventLog("customer", "channel", "day", "status", "source", "contact", "minute")
+        self.disclosures = EventLog("account", "day", "end", "minute")
 
     # -- one day ---------------------------------------------------------------------------
     def step(self, d: int) -> None:
@@ -95,6 +101,7 @@ class _Simulation:
         self._revoke_consents(d)
         self._sync(self.book.reverse_due(d), d)
         self._contact(d)
+        self._inbound(d)
         self._sync(self.book.pay_scheduled(d), d)
         self._pay_plans(d)
         self._pay_on_own(d)
@@ -103,7 +110,8 @@ class _Simulation:
         self.fatigue *= B.FATIGUE_DECAY
 
     def _live(self, d: int) -> np.ndarray:
-        return (self.world.accounts.placed_day <= d) & ~self.written_off & (self.book.balance > 0)
+        # `active` = placed and not written off; kept up to date by _place and _write_off
+        return self.active & (self.book.balance > 0)
 
     def _sync(self, changed: np.ndarray, d: int) -> None:
         """Keep past-due consistent after the payment book moved balances (payments, reversals)."""
@@ -119,6 +127,7 @@ class _Simulation:
     def _place(self, d: int) -> None:
         acc = self.world.accounts
         idx = np.flatnonzero(acc.placed_day == d)
+        self.active[idx] = True
         self.book.charge(idx, d, acc.principal[idx], ENTRY["charge"])
         first = np.minimum(acc.instalment[idx], acc.principal[idx])
         self.book.marker(idx, d, first)
@@ -135,13 +144,12 @@ class _Simulation:
         self.past_due[idx] += amount[idx]
         self.oldest[idx] = np.where(self.oldest[idx] < 0, d, self.oldest[idx])
 
-        rate = np.array([P.MONTHLY_INTEREST[p] for p in P.PRODUCTS])[acc.product]
+        rate = self.rate
         idx = np.flatnonzero(live & (phase % 30 == 15) & (self.past_due > 0) & (rate > 0))
         self._add_due(idx, d, np.round(self.book.balance[idx] * rate[idx]).astype(np.int64), "interest")
-        fee = np.array([P.LATE_FEE_USD[p] for p in P.PRODUCTS])[acc.product] * self.fx * 100
-        late = live & (phase % 30 == 5) & (self.past_due > 0) & (self.rng.random(len(live)) < 0.5)
-        idx = np.flatnonzero(late)
-        self._add_due(idx, d, np.round(fee[idx], -2).astype(np.int64), "fee")
+        idx = np.flatnonzero(live & (phase % 30 == 5) & (self.past_due > 0))
+        idx = idx[self.rng.random(len(idx)) < 0.5]
+        self._add_due(idx, d, self.fee[idx].astype(np.int64), "fee")
 
     def _add_due(self, idx: np.ndarray, d: int, amount: np.ndarray, kind: str) -> None:
         keep = amount > 0
@@ -167,87 +175,8 @@ class _Simulation:
         cust, ch = self.rev_cust[sel], self.rev_channel[sel]
         cust, ch = cust[self.allowed[cust, ch]], ch[self.allowed[cust, ch]]
         self.allowed[cust, ch] = False
-        self.consents.add(customer=cust, channel=ch, day=d, status=STATUS["revoked"], source="customer_request",
+        self.consents.add(customer=cust, channel=ch, day=d, status=STATUS["revoked"], source=2,
                           contact=-1, minute=self.rng.integers(8 * 60, 22 * 60, size=len(cust)))
-
-    # -- contacts and promises -------------------------------------------------------------
-    def _contact(self, d: int) -> None:
-        cus, rng = self.world.customers, self.rng
-        elig = self._live(d) & (self.past_due > 0) & ~self.contact_block[:, d] & (self.promise_until < d)
-        idx = np.flatnonzero(elig)
-        cust = self.cust[idx]
-        dpd = d - self.oldest[idx] + 1
-        p_contact, p_channel = policy.bau_action_probabilities(dpd, self.vulnerable[idx, d], self.allowed[cust])
-        contacted, channel, propensity = policy.draw_bau_actions(rng, p_contact, p_channel)
-        contacted, prior_none = policy.one_contact_per_customer(cust, p_contact, contacted)
-        propensity = propensity * prior_none
-        idx, cust, dpd = idx[contacted], cust[contacted], dpd[contacted]
-        channel, propensity = channel[contacted], propensity[contacted]
-        minute = policy.draw_local_minute(rng, channel)
-        reason, fatigue = self.reason[idx], self.fatigue[cust]
-        p_engage = B.engagement_probability(cus.affinity[cust, channel], reason, minute // 60,
-                                            cus.evening[cust], fatigue)
-        outcome = policy.draw_outcomes(rng, channel, p_engage, reason == P.STALE,
-                                       B.opt_out_probability(fatigue, reason),
-                                       B.complaint_probability(fatigue, reason))
-        promised = (outcome == OUT["rpc"]) & (rng.random(len(idx)) < np.asarray(P.P_PROMISE_ON_RPC)[reason])
-        outcome[promised] = OUT["promise"]
-        rows = self.contacts.add(account=idx, day=d, channel=channel, outcome=outcome, propensity=propensity,
-                                 minute=minute, band=policy.dpd_band(dpd))
-        heavy = np.isin(outcome, [OUT["rpc"], OUT["promise"]]) & (self.first_heavy[idx] < 0)
-        self.first_heavy[idx[heavy]] = d
-        self.fatigue += np.bincount(cust, minlength=self.n_cust)
-        engaged = np.isin(outcome, ENGAGED)
-        lift = np.where(engaged, 1.0, np.where(outcome == OUT["delivered"], 0.3, 0.0))
-        self.nudge[idx] += np.asarray(P.NUDGE_GAIN)[reason] * lift
-
-        opt = outcome == OUT["opt_out"]
-        self.allowed[cust[opt], channel[opt]] = False
-        self.consents.add(customer=cust[opt], channel=channel[opt], day=d, status=STATUS["opt_out"],
-                          source="contact_reply", contact=rows[opt], minute=minute[opt])
-
-        # a click on a payment link either pays on the spot or books a self-service promise
-        clicked = outcome == OUT["clicked"]
-        u = rng.random(len(idx))
-        reluctant = (reason == P.DISPUTER) | (reason == P.WONT_PAY)
-        pay_now = clicked & (u < np.where(reluctant, 0.1, 0.45))
-        self_service = clicked & ~pay_now & (u < 0.8)
-        a = idx[pay_now]
-        cap = self.world.accounts.capacity[a]
-        amount = np.where(cap >= self.past_due[a], self.past_due[a],
-                          np.maximum(cap * rng.uniform(0.5, 1.0, len(a)), 100)).astype(np.int64)
-        self._sync(self.book.pay(a, d, np.minimum(amount, self.past_due[a]), lag=1, method="payment_link"), d)
-        calls = np.flatnonzero(promised)
-        agent = np.where(channel[calls] == P.AGENT_CALL, rng.integers(1, 60, len(calls)), -1)
-        self._promise(d, idx[calls], channel[calls], rows[calls], agent)
-        ss = np.flatnonzero(self_service)
-        self._promise(d, idx[ss], np.full(len(ss), PCHANNEL["self_service"]), rows[ss], np.full(len(ss), -1))
-
-    def _promise(self, d: int, a: np.ndarray, channel: np.ndarray, contact: np.ndarray, agent: np.ndarray) -> None:
-        rng, n = self.rng, len(a)
-        if n == 0:
-            return
-        self_service = channel == PCHANNEL["self_service"]
-        past_due, cap = self.past_due[a], self.world.accounts.capacity[a]
-        # agents ask for the whole past-due amount and short debtors often agree anyway
-        asked = np.where((cap >= past_due) | (rng.random(n) < 0.5), past_due, cap * rng.uniform(0.5, 1.0, n))
-        chosen = np.minimum(past_due, cap * rng.uniform(0.6, 1.0, n))
-        amount = np.ceil(np.where(self_service, chosen, asked) / 100) * 100
-        amount = np.clip(amount, 100, past_due).astype(np.int64)
-        due = d + np.where(self_service, rng.integers(2, 15, n), rng.integers(3, 11, n))
-        country = self.country[a]
-        payday_in_window = (self.payday_cum[country, due] - self.payday_cum[country, d]) > 0
-        p_keep = B.keep_probability(self.reason[a], amount, cap, self_service, self.broken[a],
-                                    payday_in_window, rng.normal(0.0, P.KEEP_NOISE_SD, n))
-        kept = rng.random(n) < p_keep
-        self.promises.add(account=a, day=d, contact=contact, amount=amount, due_day=due, channel=channel,
-                          agent=agent, p_keep=p_keep, kept=kept)
-        self.promise_until[a] = due + P.PROMISE_GRACE_DAYS
-        self.broken[a] += ~kept
-        # a broken promise sometimes brings a token payment well short of the tolerance
-        partial = ~kept & (rng.random(n) < 0.35)
-        amount = np.where(kept, amount, np.where(partial, np.floor(amount * rng.uniform(0.2, 0.8, n)), 0))
-        self.book.schedule(a, d, due, amount.astype(np.int64))
 
     # -- payments --------------------------------------------------------------------------
     def _pay_plans(self, d: int) -> None:
@@ -260,7 +189,7 @@ class _Simulation:
 
     def _pay_on_own(self, d: int) -> None:
         in_plan = (self.plan_start <= d) & (d < self.plan_end)
-        can = (self._live(d) & (self.past_due > 0) & ~self.pay_block[:, d] & (self.promise_until < d)
+        can = (self._live(d) & (self.past_due > 0) & ~self.pay_block[d] & (self.promise_until < d)
                & ~self.book.paid_today & ~in_plan)
         idx = np.flatnonzero(can)
         r = self.reason[idx]
@@ -284,6 +213,7 @@ class _Simulation:
         idx = idx[self.rng.random(len(idx)) < 0.5]
         self.book.charge(idx, d, self.book.balance[idx], ENTRY["write_off"])
         self.written_off[idx] = True
+        self.active[idx] = False
         self.book.rev_day[idx] = -1
         self.past_due[idx] = 0
         self.oldest[idx] = -1
@@ -293,4 +223,4 @@ class _Simulation:
                  "promise_until": self.promise_until, "broken": self.broken, "resolved": self.resolved,
                  "first_heavy": self.first_heavy, **self.book.state()}
         return History(self.book.log.columns(), self.contacts.columns(), self.promises.columns(),
-                       self.consents.columns(), state, self.allowed, self.fatigue)
+                       self.consents.columns(), state, self.allowed, self.fatigue, self.disclosures.columns())

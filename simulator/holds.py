@@ -88,26 +88,59 @@ def draw_holds(rng: np.random.Generator, world: World) -> Holds:
     return Holds(kind[keep], owner[keep], start[keep], end[keep], minute[keep])
 
 
+def with_disclosed_plans(holds: Holds, disclosures: dict[str, np.ndarray], days: int) -> Holds:
+    """`holds` plus one hardship_plan hold per hardship disclosed during the history (from the next day)."""
+    start = disclosures["day"].astype(np.int64) + 1
+    known = start < days  # a plan agreed on the last day starts after the delivery
+    n = int(known.sum())
+    if n == 0:
+        return holds
+    end = disclosures["end"].astype(np.int64)[known]
+    return Holds(np.concatenate([holds.kind, np.full(n, "hardship_plan", dtype=object)]),
+                 np.concatenate([holds.owner, disclosures["account"].astype(np.int64)[known]]),
+                 np.concatenate([holds.start_day, start[known]]),
+                 np.concatenate([holds.end_day, np.where(end < days, end, OPEN)]),
+                 np.concatenate([holds.start_minute, disclosures["minute"].astype(np.int64)[known]]))
+
+
 def hold_mask(holds: Holds, world: World, kinds: tuple[str, ...]) -> np.ndarray:
-    """(n_accounts, days) bool: some hold of `kinds` covers the account on that day."""
+    """(days, n_accounts) bool: some hold of `kinds` covers the account on that day.
+
+    Day-major so the history loop reads one contiguous row per day.
+    """
     n_acc, days = len(world.accounts), world.days
-    diff = np.zeros((n_acc, days + 1), dtype=np.int32)
-    sel = np.isin(holds.kind, kinds)
-    acc_level = np.isin(holds.kind, ACCOUNT_LEVEL)
-    cust_accounts = _accounts_by_customer(world)
-    for k in np.flatnonzero(sel):
-        targets = [holds.owner[k]] if acc_level[k] else cust_accounts[holds.owner[k]]
-        s, e = holds.start_day[k], min(holds.end_day[k], days)
-        diff[targets, s] += 1
-        diff[targets, e] -= 1
-    return np.cumsum(diff[:, :days], axis=1) > 0
+    sel = np.flatnonzero(np.isin(holds.kind, kinds))
+    hold, target = _hold_accounts(holds, world, sel)
+    start = holds.start_day[sel][hold]
+    end = np.minimum(holds.end_day[sel][hold], days)
+    diff = np.zeros((days + 1, n_acc), dtype=np.int16)
+    np.add.at(diff, (start, target), 1)
+    np.add.at(diff, (end, target), -1)
+    return np.cumsum(diff[:days], axis=0, dtype=np.int16) > 0
 
 
-def _accounts_by_customer(world: World) -> list[np.ndarray]:
-    """Account numbers of each customer (accounts are sorted by customer)."""
-    cust = world.accounts.customer
-    bounds = np.searchsorted(cust, np.arange(len(world.customers) + 1))
-    return [np.arange(bounds[i], bounds[i + 1]) for i in range(len(world.customers))]
+def _hold_accounts(holds: Holds, world: World, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(position in `sel`, account number) pairs: every account each selected hold covers."""
+    acc_level = np.isin(holds.kind[sel], ACCOUNT_LEVEL)
+    bounds = np.searchsorted(world.accounts.customer, np.arange(len(world.customers) + 1))
+    owner = holds.owner[sel]
+    first = np.where(acc_level, owner, bounds[np.where(acc_level, 0, owner)])
+    count = np.where(acc_level, 1, bounds[np.where(acc_level, 0, owner) + 1] - first)
+    hold = np.repeat(np.arange(len(sel)), count)
+    target = np.repeat(first, count) + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))
+    return hold, target
+
+
+def open_holds_at_end(holds: Holds, world: World) -> dict[str, np.ndarray]:
+    """Per hold kind, an account mask of holds still open on the last day (they stay open after it)."""
+    out = {}
+    for kind in KIND_CODES:
+        sel = np.flatnonzero((holds.kind == kind) & (holds.end_day >= world.days) & (holds.start_day < world.days))
+        _, target = _hold_accounts(holds, world, sel)
+        mask = np.zeros(len(world.accounts), dtype=bool)
+        mask[target] = True
+        out[kind] = mask
+    return out
 
 
 def account_interval(holds: Holds, n_accounts: int, kind: str) -> tuple[np.ndarray, np.ndarray]:

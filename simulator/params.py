@@ -44,7 +44,7 @@ REASON_WEIGHTS = (0.36, 0.24, 0.09, 0.06, 0.13, 0.12)
 # median monthly capacity as a multiple of the customer's monthly instalment
 CAPACITY_MEDIAN = (2.5, 0.7, 0.3, 1.5, 1.2, 1.5)
 # daily payment hazard while past due, first 10 days of an unpaid instalment / afterwards
-HAZARD_EARLY = (0.085, 0.030, 0.008, 0.010, 0.003, 0.040)
+HAZARD_EARLY = (0.100, 0.035, 0.008, 0.010, 0.003, 0.045)
 HAZARD_LATE = (0.022, 0.012, 0.005, 0.006, 0.002, 0.010)
 # share of hazard payments that clear the whole past-due amount (scaled by capacity)
 P_FULL = (0.92, 0.45, 0.15, 0.80, 0.30, 0.85)
@@ -52,9 +52,13 @@ P_FULL = (0.92, 0.45, 0.15, 0.80, 0.30, 0.85)
 NUDGE_GAIN = (2.5, 1.5, 0.6, 0.3, 0.4, 1.5)
 RESPONSE_MULT = (1.3, 1.0, 0.8, 0.6, 0.35, 1.0)
 P_PROMISE_ON_RPC = (0.55, 0.60, 0.45, 0.10, 0.30, 0.40)
+# share of right-party calls without a promise in which a hardship debtor discloses hardship (-> plan)
+P_DISCLOSE_ON_RPC = 0.25
+# daily probability a past-due debtor gets in touch on their own (inbound call or message)
+P_INBOUND = (0.004, 0.003, 0.002, 0.001, 0.0003, 0.0)
 # log-odds of keeping a promise before amount, channel and history adjustments
 KEEP_LOGIT = (1.3, 0.5, -0.5, -1.2, -1.4, 0.4)
-KEEP_NOISE_SD = 0.8  # idiosyncratic, never observable: keeps a model's AUC realistic
+KEEP_NOISE_SD = 0.6  # idiosyncratic, never observable: keeps a model's AUC realistic
 
 PRODUCTS = ("credit_card", "personal_loan", "telco", "utility", "bnpl")
 PRODUCT_WEIGHTS = (0.35, 0.20, 0.20, 0.15, 0.10)

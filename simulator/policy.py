@@ -6,9 +6,12 @@ history supports off-policy evaluation of the policies recobro proposes later.
 
 from __future__ import annotations
 
-import hashlib
+from datetime import date
+from functools import lru_cache
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from recobro.contract import CHANNELS, CONTACT_OUTCOMES
 from simulator import params as P
@@ -35,8 +38,18 @@ def bau_action_probabilities(dpd: np.ndarray, vulnerable: np.ndarray,
 
     Channels the customer cannot be reached on (no consent, opted out, no contact point)
     are removed and the rest renormalised; an account with no channel left gets p = 0.
+    Looked up from a table of every (band, vulnerable, reachable channels) combination.
     """
-    band = dpd_band(dpd)
+    contact_table, channel_table = _bau_tables()
+    code = (dpd_band(dpd) * 2 + vulnerable.astype(np.int64)) * 64 + allowed.astype(np.int64) @ (1 << np.arange(6))
+    return contact_table[code], channel_table[code]
+
+
+@lru_cache(maxsize=1)
+def _bau_tables() -> tuple[np.ndarray, np.ndarray]:
+    """P(contact) (512,) and P(channel | contact) (512, 6) by (band, vulnerable, allowed bitmask)."""
+    band, vulnerable, bits = np.divmod(np.arange(512), 128)[0], (np.arange(512) // 64) % 2 == 1, np.arange(512) % 64
+    allowed = (bits[:, None] >> np.arange(6)) & 1
     mix = np.asarray(P.CHANNEL_MIX_BY_BAND)[band]
     mix = np.where(vulnerable[:, None], np.asarray(P.VULNERABLE_MIX)[None, :], mix) * allowed
     total = mix.sum(axis=1)
@@ -89,22 +102,40 @@ def draw_local_minute(rng: np.random.Generator, channel: np.ndarray) -> np.ndarr
     return minute
 
 
-def template_ids(channel: np.ndarray, band: np.ndarray, language: np.ndarray) -> np.ndarray:
-    """Template id per contact, e.g. `sms_remind_friendly_es_v1`."""
-    names = np.asarray(CHANNELS, dtype=object)[channel]
-    actions = np.asarray(ACTION_BY_CHANNEL, dtype=object)[channel]
-    tones = np.asarray(TONE_BY_BAND, dtype=object)[band]
-    return names + "_" + actions + "_" + tones + "_" + language + "_v1"
+def template_ids(channel: np.ndarray, band: np.ndarray, country: np.ndarray) -> pa.Array:
+    """Template id per contact, e.g. `sms_remind_friendly_es_v1` (Arrow strings)."""
+    n_ch, n_band, n_lang = len(CHANNELS), len(TONE_BY_BAND), len(P.COUNTRIES)
+    vocab = [f"{CHANNELS[c]}_{ACTION_BY_CHANNEL[c]}_{TONE_BY_BAND[b]}_{P.LANGUAGE[P.COUNTRIES[k]]}_v1"
+             for c in range(n_ch) for b in range(n_band) for k in range(n_lang)]
+    code = (np.asarray(channel) * n_band + np.asarray(band)) * n_lang + np.asarray(country)
+    return pc.take(pa.array(vocab), pa.array(code.astype(np.int64)))
 
 
-def action_keys(as_of: np.ndarray, account_ids: np.ndarray, channel: np.ndarray) -> list[str]:
-    """Deterministic action key: sha256 of as_of|account_id|action|channel|policy_version, 24 hex."""
-    actions = np.asarray(ACTION_BY_CHANNEL)[channel]
-    names = np.asarray(CHANNELS)[channel]
-    return [
-        hashlib.sha256(f"{d}|{a}|{act}|{ch}|{P.POLICY_VERSION}".encode()).hexdigest()[:24]
-        for d, a, act, ch in zip(as_of, account_ids, actions, names)
-    ]
+def action_keys(start: date, day: np.ndarray, account_ids, channel: np.ndarray,
+                inbound: np.ndarray | None = None) -> pa.Array:
+    """Deterministic action key: sha256 of as_of|account_id|action|channel|policy_version, 24 hex.
+
+    Hashed in DuckDB (one vectorised pass); inbound contacts were not actions, so they get null.
+    """
+    import duckdb
+
+    as_of = pc.cast(pa.array(np.datetime64(start, "D") + np.asarray(day).astype("timedelta64[D]")).cast(pa.date32()),
+                    pa.string())
+    frame = pa.table({
+        "as_of": as_of, "account_id": pa.array(account_ids), "action": pc.take(pa.array(ACTION_BY_CHANNEL), pa.array(channel)),
+        "channel": pc.take(pa.array(CHANNELS), pa.array(channel)),
+        "inbound": pa.array(np.zeros(len(day), dtype=bool) if inbound is None else np.asarray(inbound, dtype=bool)),
+    })
+    con = duckdb.connect()
+    try:
+        con.execute("set preserve_insertion_order = true")
+        con.register("frame", frame)
+        out = con.sql(
+            "select case when inbound then null else substr(sha256(concat_ws('|', as_of, account_id, action,"
+            f" channel, '{P.POLICY_VERSION}')), 1, 24) end as k from frame").to_arrow_table()
+    finally:
+        con.close()
+    return out.column("k").combine_chunks()
 
 
 def draw_outcomes(rng: np.random.Generator, channel: np.ndarray, p_engage: np.ndarray,
@@ -116,6 +147,16 @@ def draw_outcomes(rng: np.random.Generator, channel: np.ndarray, p_engage: np.nd
     """
     n = len(channel)
     u, v = rng.random(n), rng.random(n)
+    return outcomes_from_uniforms(channel, p_engage, stale, p_opt_out, p_complaint, u, v, lambda: rng.random(n))
+
+
+def outcomes_from_uniforms(channel: np.ndarray, p_engage: np.ndarray, stale: np.ndarray, p_opt_out: np.ndarray,
+                           p_complaint: np.ndarray, u: np.ndarray, v: np.ndarray, w) -> np.ndarray:
+    """`draw_outcomes` with the uniforms given (play-forward passes common random numbers).
+
+    `w` is an array or a callable returning one (drawn after u and v, as the history always did).
+    """
+    n = len(channel)
     engaged = u < p_engage
     out = np.full(n, OUTCOME["delivered"])
     is_sms, is_email, is_wa = channel == P.SMS, channel == P.EMAIL, channel == P.WHATSAPP
@@ -133,7 +174,7 @@ def draw_outcomes(rng: np.random.Generator, channel: np.ndarray, p_engage: np.nd
     out[is_call] = np.where(answered[is_call], OUTCOME["rpc"], call_rest[is_call])
     out[is_letter] = np.where(v[is_letter] < 0.04, OUTCOME["failed"], OUTCOME["delivered"])
 
-    w = rng.random(n)
+    w = w() if callable(w) else w
     reachable = ~np.isin(out, [OUTCOME["failed"], OUTCOME["bounced"], OUTCOME["no_answer"], OUTCOME["wrong_party"]])
     out[reachable & ~is_letter & (w < p_opt_out)] = OUTCOME["opt_out"]
     out[reachable & ~is_letter & (w >= p_opt_out) & (w < p_opt_out + p_complaint)] = OUTCOME["complaint"]

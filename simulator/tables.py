@@ -7,10 +7,10 @@ money, 1/10000 for contact cost). Nulls are None (strings) or NaT.
 
 from __future__ import annotations
 
-from datetime import date
-
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from recobro.contract import CHANNELS, CONSENT_STATUSES, CONTACT_OUTCOMES, ENTRY_TYPES, PROMISE_CHANNELS
 from simulator import params as P
@@ -26,9 +26,37 @@ CONNECTED = np.isin(np.arange(len(CONTACT_OUTCOMES)),
                     [CONTACT_OUTCOMES.index(o) for o in ("rpc", "promise", "complaint", "opt_out")])
 
 
-def ids(prefix: str, numbers: np.ndarray, width: int = 7) -> np.ndarray:
-    """`PREFIX-0000042` style ids for row numbers (0-based in, 1-based out)."""
-    return np.array([f"{prefix}-{i + 1:0{width}d}" for i in numbers], dtype=object)
+STR = pd.StringDtype("pyarrow", na_value=np.nan)
+
+
+def text(values: pa.Array) -> pd.api.extensions.ExtensionArray:
+    """An Arrow string array as a pandas column, without copying through Python objects."""
+    return pd.array(values, dtype=STR)
+
+
+def labels(names, codes: np.ndarray, valid: np.ndarray | None = None) -> pd.api.extensions.ExtensionArray:
+    """Strings looked up from a small vocabulary by integer code (null where `valid` is False)."""
+    out = pc.take(pa.array(list(names), pa.string()), pa.array(np.asarray(codes, dtype=np.int64)))
+    if valid is not None:
+        out = pc.if_else(pa.array(np.asarray(valid, dtype=bool)), out, pa.scalar(None, pa.string()))
+    return text(out)
+
+
+def ids(prefix: str, numbers: np.ndarray, width: int = 7, valid: np.ndarray | None = None):
+    """`PREFIX-0000042` style ids for row numbers (0-based in, 1-based out); null where not `valid`."""
+    digits = pc.cast(pa.array(np.asarray(numbers, dtype=np.int64) + 1), pa.string())
+    out = pc.binary_join_element_wise(f"{prefix}-", pc.utf8_lpad(digits, width, "0"), "")
+    if valid is not None:
+        out = pc.if_else(pa.array(np.asarray(valid, dtype=bool)), out, pa.scalar(None, pa.string()))
+    return text(out)
+
+
+def currency_codes(world: World, account: np.ndarray) -> np.ndarray:
+    """Country index of each account's customer (index into P.COUNTRIES, hence P.CURRENCY)."""
+    return world.customers.country[world.accounts.customer[account]]
+
+
+CURRENCIES = tuple(P.CURRENCY[c] for c in P.COUNTRIES)
 
 
 def utc(world: World, day: np.ndarray, minute: np.ndarray) -> np.ndarray:
@@ -39,13 +67,28 @@ def utc(world: World, day: np.ndarray, minute: np.ndarray) -> np.ndarray:
 
 def utc_from_local(world: World, day: np.ndarray, minute: np.ndarray, tz: np.ndarray) -> np.ndarray:
     """UTC instants from a local day offset and local minute in each row's IANA timezone."""
-    local = utc(world, day, minute)
-    out = np.empty(len(local), dtype="datetime64[s]")
-    for zone in np.unique(tz):
-        sel = tz == zone
-        idx = pd.DatetimeIndex(local[sel]).tz_localize(zone, ambiguous=np.zeros(sel.sum(), dtype=bool),
-                                                      nonexistent="shift_forward")
-        out[sel] = idx.tz_convert("UTC").tz_localize(None).to_numpy().astype("datetime64[s]")
+    zones, zone = np.unique(tz.astype(str), return_inverse=True)
+    return utc(world, day, minute) - local_offsets(world, zones)[zone, day].astype("timedelta64[m]")
+
+
+def utc_from_customer_local(world: World, day: np.ndarray, minute: np.ndarray, cust: np.ndarray) -> np.ndarray:
+    """`utc_from_local` for rows of customers `cust` (zones resolved once per customer, not per row)."""
+    zones, zone = np.unique(world.customers.timezone.astype(str), return_inverse=True)
+    return utc(world, day, minute) - local_offsets(world, zones)[zone[cust], day].astype("timedelta64[m]")
+
+
+def local_offsets(world: World, zones: np.ndarray, extra_days: int = 0) -> np.ndarray:
+    """(n_zones, days) UTC offset in minutes at local noon of each day.
+
+    Contacts happen between 07:00 and 23:00 local, after any 01:00-03:00 DST switch, so the
+    noon offset is exact for them and a per-row timezone conversion is not needed.
+    """
+    n_days = world.days + extra_days
+    noon = utc(world, np.arange(n_days), np.full(n_days, 12 * 60))
+    out = np.zeros((len(zones), n_days), dtype=np.int64)
+    for k, zone in enumerate(zones):
+        local = pd.DatetimeIndex(noon).tz_localize(zone)
+        out[k] = (local.tz_localize(None) - local.tz_convert("UTC").tz_localize(None)).total_seconds() // 60
     return out
 
 
@@ -55,9 +98,9 @@ def customers_table(rng: np.random.Generator, world: World) -> pd.DataFrame:
     n = len(c)
     return pd.DataFrame({
         "customer_id": ids("CUS", np.arange(n)),
-        "country": np.asarray(P.COUNTRIES, dtype=object)[c.country],
+        "country": labels(P.COUNTRIES, c.country),
         "region": c.region, "timezone": c.timezone,
-        "language": np.array([P.LANGUAGE[x] for x in P.COUNTRIES], dtype=object)[c.country],
+        "language": labels([P.LANGUAGE[x] for x in P.COUNTRIES], c.country),
         "birth_year": c.birth_year.astype(np.int32),
         "created_at": utc(world, c.created_day, rng.integers(0, 24 * 60, n)),
         "phone": np.where(c.phone == "", None, c.phone),
@@ -68,73 +111,75 @@ def customers_table(rng: np.random.Generator, world: World) -> pd.DataFrame:
 
 def accounts_table(rng: np.random.Generator, world: World) -> pd.DataFrame:
     """One row per account; placed_at is 06:00 UTC of the day the first instalment was missed."""
-    a, c = world.accounts, world.customers
-    country = np.asarray(P.COUNTRIES, dtype=object)[c.country[a.customer]]
+    a = world.accounts
+    country = currency_codes(world, np.arange(len(a)))
     return pd.DataFrame({
         "account_id": ids("ACC", np.arange(len(a))),
         "customer_id": ids("CUS", a.customer),
-        "product": np.asarray(P.PRODUCTS, dtype=object)[a.product],
-        "currency": np.array([P.CURRENCY[x] for x in country], dtype=object),
+        "product": labels(P.PRODUCTS, a.product),
+        "currency": labels(CURRENCIES, country),
         "opened_at": utc(world, a.opened_day, rng.integers(0, 24 * 60, len(a))),
         "placed_at": utc(world, a.placed_day, np.full(len(a), 6 * 60)),
         "principal": a.principal,
-        "jurisdiction": country,
+        "jurisdiction": labels(P.COUNTRIES, country),
     })
 
 
-def ledger_table(world: World, history: History, accounts: pd.DataFrame) -> pd.DataFrame:
+def ledger_table(world: World, history: History) -> pd.DataFrame:
     """One row per ledger entry that had posted by the end of end_date (later postings are not delivered)."""
     L = history.ledger
     arrived = L["day"] + L["lag"] <= world.days - 1
     order = np.flatnonzero(arrived)
     order = order[np.lexsort((order, L["account"][order], L["day"][order]))]
-    entry_id = np.full(len(L["day"]), None, dtype=object)
-    entry_id[order] = ids("LED", np.arange(len(order)), width=9)
-    reverses = L["reverses"][order]
-    method = L["method"][order]
+    number = np.full(len(L["day"]), -1, dtype=np.int64)
+    number[order] = np.arange(len(order))
+    reverses = L["reverses"][order].astype(np.int64)
+    method = L["method"][order].astype(np.int64)
+    acc = L["account"][order].astype(np.int64)
+    rev_number = number[np.maximum(reverses, 0)]
     return pd.DataFrame({
-        "entry_id": entry_id[order],
-        "account_id": accounts["account_id"].to_numpy()[L["account"][order]],
+        "entry_id": ids("LED", np.arange(len(order)), width=9),
+        "account_id": ids("ACC", acc),
         "posted_at": utc(world, L["day"][order] + L["lag"][order], L["minute"][order]),
         "effective_date": (np.datetime64(world.start, "D") + L["day"][order].astype("timedelta64[D]")),
-        "entry_type": np.asarray(ENTRY_TYPES, dtype=object)[L["type"][order]],
+        "entry_type": labels(ENTRY_TYPES, L["type"][order]),
         "amount": L["amount"][order].astype(np.int64),
-        "currency": accounts["currency"].to_numpy()[L["account"][order]],
-        "reverses_entry_id": np.where(reverses >= 0, entry_id[np.maximum(reverses, 0)], None),
-        "payment_method": np.where(method >= 0, np.asarray(METHODS, dtype=object)[np.maximum(method, 0)], None),
+        "currency": labels(CURRENCIES, currency_codes(world, acc)),
+        "reverses_entry_id": ids("LED", rev_number, width=9, valid=(reverses >= 0) & (rev_number >= 0)),
+        "payment_method": labels(METHODS, np.maximum(method, 0), valid=method >= 0),
     })
 
 
-def contacts_table(world: World, history: History, accounts: pd.DataFrame) -> pd.DataFrame:
+def contacts_table(world: World, history: History) -> pd.DataFrame:
     """One row per BAU contact attempt, in the order they happened (row number = contact number)."""
     C, cus = history.contacts, world.customers
     acc, ch, out = C["account"].astype(np.int64), C["channel"].astype(np.int64), C["outcome"].astype(np.int64)
     cust = world.accounts.customer[acc]
-    started = utc_from_local(world, C["day"], C["minute"], cus.timezone[cust])
-    fx = np.array([P.FX[c] for c in P.COUNTRIES])[cus.country[cust]]
+    started = utc_from_customer_local(world, C["day"].astype(np.int64), C["minute"].astype(np.int64), cust)
+    country = cus.country[cust]
+    fx = np.array([P.FX[c] for c in P.COUNTRIES])[country]
     usd = np.asarray(P.CHANNEL_COST_USD)[ch]
     usd = np.where((ch == P.AGENT_CALL) & ~CONNECTED[out], P.AGENT_ATTEMPT_COST_USD, usd)
-    language = np.array([P.LANGUAGE[x] for x in P.COUNTRIES], dtype=object)[cus.country[cust]]
-    as_of = (np.datetime64(world.start, "D") + C["day"].astype("timedelta64[D]")).astype(str)
-    account_id = accounts["account_id"].to_numpy()[acc]
+    account_id = ids("ACC", acc)
     return pd.DataFrame({
         "contact_id": ids("CTC", np.arange(len(acc)), width=9),
         "account_id": account_id,
         "customer_id": ids("CUS", cust),
-        "channel": np.asarray(CHANNELS, dtype=object)[ch],
-        "direction": "outbound",
+        "channel": labels(CHANNELS, ch),
+        "direction": labels(("outbound", "inbound"), C["inbound"].astype(np.int64)),
         "started_at": started,
-        "template_id": policy.template_ids(ch, C["band"].astype(np.int64), language),
-        "outcome": np.asarray(CONTACT_OUTCOMES, dtype=object)[out],
+        "template_id": text(policy.template_ids(ch, C["band"].astype(np.int64), country)),
+        "outcome": labels(CONTACT_OUTCOMES, out),
         # cost in the account's currency so cost per unit collected needs no FX table
-        "cost": np.round(usd * fx * 10_000).astype(np.int64),
-        "action_key": policy.action_keys(as_of, account_id, ch),
-        "propensity": np.round(C["propensity"].astype(float), 6),
+        "cost": np.round(usd * fx * 10_000 * (1 - C["inbound"])).astype(np.int64),
+        "action_key": text(policy.action_keys(world.start, C["day"].astype(np.int64), account_id, ch,
+                                              C["inbound"].astype(bool))),
+        "propensity": np.where(C["inbound"] > 0, np.nan, np.round(C["propensity"].astype(float), 6)),
     })
 
 
-def promises_table(rng: np.random.Generator, history: History, accounts: pd.DataFrame,
-                   contacts: pd.DataFrame, start: date) -> pd.DataFrame:
+def promises_table(rng: np.random.Generator, history: History, contacts: pd.DataFrame,
+                   world: World) -> pd.DataFrame:
     """One row per promise; created_at is the contact's time (self-service: a few minutes later)."""
     Pm = history.promises
     n = len(Pm["account"])
@@ -143,15 +188,17 @@ def promises_table(rng: np.random.Generator, history: History, accounts: pd.Data
     created = contacts["started_at"].to_numpy()[Pm["contact"].astype(np.int64)]
     delay = np.where(channel == PROMISE_CHANNELS.index("self_service"), rng.integers(2, 30, n), 0)
     agent = Pm["agent"].astype(np.int64)
+    agent_id = pc.binary_join_element_wise(
+        "AGT-", pc.utf8_lpad(pc.cast(pa.array(np.maximum(agent, 0)), pa.string()), 3, "0"), "")
     return pd.DataFrame({
         "promise_id": ids("PRM", np.arange(n)),
-        "account_id": accounts["account_id"].to_numpy()[acc],
+        "account_id": ids("ACC", acc),
         "created_at": created + delay.astype("timedelta64[m]"),
         "promised_amount": Pm["amount"].astype(np.int64),
-        "currency": accounts["currency"].to_numpy()[acc],
-        "due_date": np.datetime64(start, "D") + Pm["due_day"].astype("timedelta64[D]"),
-        "channel": np.asarray(PROMISE_CHANNELS, dtype=object)[channel],
-        "agent_id": np.where(agent >= 0, np.array([f"AGT-{x:03d}" for x in agent], dtype=object), None),
+        "currency": labels(CURRENCIES, currency_codes(world, acc)),
+        "due_date": np.datetime64(world.start, "D") + Pm["due_day"].astype("timedelta64[D]"),
+        "channel": labels(PROMISE_CHANNELS, channel),
+        "agent_id": text(pc.if_else(pa.array(agent >= 0), agent_id, pa.scalar(None, pa.string()))),
     })
 
 
@@ -165,8 +212,8 @@ def holds_table(world: World, holds: Holds) -> pd.DataFrame:
     order = np.lexsort((owner, holds.start_day))
     return pd.DataFrame({
         "hold_id": ids("HLD", np.arange(len(order))),
-        "customer_id": np.where(acc_level, None, ids("CUS", owner))[order],
-        "account_id": np.where(acc_level, ids("ACC", owner), None)[order],
+        "customer_id": ids("CUS", owner[order], valid=~acc_level[order]),
+        "account_id": ids("ACC", owner[order], valid=acc_level[order]),
         "kind": holds.kind[order],
         "starts_at": utc(world, holds.start_day, holds.start_minute)[order],
         "ends_at": ends_at[order],
@@ -177,9 +224,8 @@ def consents_table(world: World, history: History, customers: pd.DataFrame,
                    contacts: pd.DataFrame) -> pd.DataFrame:
     """Grants at customer creation (one per reachable channel), then opt-outs and revocations."""
     c = world.customers
-    point = np.column_stack([c.phone, c.email, c.phone, c.phone, c.phone,
-                             np.array([f"postal-address-on-file:{x}" for x in customers["customer_id"]],
-                                      dtype=object)])
+    postal = np.asarray(pc.binary_join_element_wise("postal-address-on-file:", pa.array(customers["customer_id"].array).cast(pa.string()), ""))
+    point = np.column_stack([c.phone, c.email, c.phone, c.phone, c.phone, postal.astype(object)])
     granted = np.column_stack([c.phone != "", c.email != "", c.whatsapp_opt_in, c.phone != "",
                                c.phone != "", np.ones(len(c), dtype=bool)])
     gc, gch = np.nonzero(granted)
@@ -189,22 +235,20 @@ def consents_table(world: World, history: History, customers: pd.DataFrame,
     contact = E["contact"].astype(np.int64)
     from_contact = contacts["started_at"].to_numpy()[np.maximum(contact, 0)] + MINUTE
     when = np.where(contact >= 0, from_contact, utc(world, E["day"].astype(np.int64), E["minute"].astype(np.int64)))
-    frame = pd.DataFrame({
-        "customer": np.concatenate([gc, ec]),
-        "channel": np.concatenate([gch, ech]),
-        "status": np.concatenate([np.full(len(gc), "granted", dtype=object),
-                                  np.asarray(CONSENT_STATUSES, dtype=object)[E["status"].astype(np.int64)]]),
-        "effective_at": np.concatenate([created[gc], when.astype("datetime64[s]")]),
-        "source": np.concatenate([np.full(len(gc), "onboarding", dtype=object), E["source"].astype(object)]),
-    })
-    frame = frame.sort_values(["effective_at", "customer", "channel"], kind="stable", ignore_index=True)
-    cust, ch = frame["customer"].to_numpy(), frame["channel"].to_numpy()
+    source_codes = ("onboarding", "contact_reply", "customer_request")
+    cust = np.concatenate([gc, ec])
+    ch = np.concatenate([gch, ech])
+    status = np.concatenate([np.zeros(len(gc), dtype=np.int64), E["status"].astype(np.int64)])
+    source = np.concatenate([np.zeros(len(gc), dtype=np.int64), E["source"].astype(np.int64)])
+    effective = np.concatenate([created[gc], when.astype("datetime64[s]")])
+    order = np.lexsort((ch, cust, effective))
+    cust, ch = cust[order], ch[order]
     return pd.DataFrame({
-        "consent_id": ids("CNS", np.arange(len(frame))),
-        "customer_id": customers["customer_id"].to_numpy()[cust],
-        "channel": np.asarray(CHANNELS, dtype=object)[ch],
+        "consent_id": ids("CNS", np.arange(len(order))),
+        "customer_id": ids("CUS", cust),
+        "channel": labels(CHANNELS, ch),
         "contact_point": point[cust, ch],
-        "status": frame["status"].to_numpy(),
-        "effective_at": frame["effective_at"].to_numpy(),
-        "source": frame["source"].to_numpy(),
+        "status": labels(CONSENT_STATUSES, status[order]),
+        "effective_at": effective[order],
+        "source": labels(source_codes, source[order]),
     })

@@ -13,6 +13,7 @@ from recobro.contract import CHANNELS
 from simulator import behaviour as B
 from simulator import params as P
 from simulator.history import History
+from simulator.value import channel_effects
 from simulator.world import World
 
 RESPONSE_HOURS = np.arange(9, 21)
@@ -67,15 +68,27 @@ def truth_accounts(world: World, history: History, accounts: pd.DataFrame) -> pd
         p = np.mean([B.engagement_probability(c.affinity[cust, k], reason, np.full(len(a), h),
                                               c.evening[cust], fatigue) for h in RESPONSE_HOURS], axis=0)
         frame[f"p_respond_{ch}"] = np.round(np.where(reachable[:, k] & live, p, 0.0), 6)
-    observable = a.placed_day <= end - 30
+    fx = np.array([P.FX[x] for x in P.COUNTRIES])[c.country[cust]]
+    effects = channel_effects(reason, c.affinity[cust], c.evening[cust], fatigue, days_unpaid,
+                              s["past_due"], a.capacity, fx, reachable & live[:, None])
+    for k, ch in enumerate(CHANNELS):
+        # P(pays within 30 days) if contacted once today on this channel; value net of its cost, local units
+        p_after = 1.0 - (1.0 - p_pay) * (1.0 - effects["p_extra"][:, k])
+        frame[f"p_pay_30d_after_{ch}"] = np.round(np.where(live, p_after, 0.0), 6)
+        frame[f"incremental_value_{ch}"] = np.round(np.where(live, effects["value_usd"][:, k] * fx, 0.0), 4)
+    frame["cure_observable"], frame["cured_30d"], frame["self_cured_30d"] = cure_flags(world, history)
+    return frame
+
+
+def cure_flags(world: World, history: History) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per account: (30 days since placement are observed, cured within them, cured with light contact only)."""
+    a, s = world.accounts, history.state
+    observable = a.placed_day <= world.days - 1 - 30
     cure = s["first_cure"]
     cured = observable & (cure >= 0) & (cure - a.placed_day <= 30)
     heavy = s["first_heavy"]
-    frame["cure_observable"] = observable
-    frame["cured_30d"] = cured
     # cured before any right-party call or promise: reminders at most ("light contact")
-    frame["self_cured_30d"] = cured & ((heavy < 0) | (heavy > cure))
-    return frame
+    return observable, cured, cured & ((heavy < 0) | (heavy > cure))
 
 
 def truth_promises(world: World, history: History, promises: pd.DataFrame) -> pd.DataFrame:

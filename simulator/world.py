@@ -12,6 +12,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from simulator import params as P
+from simulator.scenarios import SCENARIOS, Scenario
 
 ACCOUNTS_PER_CUSTOMER = 1.15
 
@@ -66,43 +67,49 @@ class World:
         return self.start + timedelta(days=self.days - 1)
 
 
-def build_world(rng: np.random.Generator, n_accounts: int, days: int, end_date: date) -> World:
+def build_world(rng: np.random.Generator, n_accounts: int, days: int, end_date: date,
+                scenario: Scenario | None = None) -> World:
     """Draw customers and accounts for a portfolio of `n_accounts` placed over `days` days."""
+    scenario = scenario or SCENARIOS["default"]
     n_customers = max(1, int(round(n_accounts / ACCOUNTS_PER_CUSTOMER)))
     n_customers = min(n_customers, n_accounts)
-    customers = build_customers(rng, n_customers, days)
-    accounts = build_accounts(rng, customers, n_accounts, days)
+    customers = build_customers(rng, n_customers, days, scenario)
+    accounts = build_accounts(rng, customers, n_accounts, days, scenario)
     return World(start=end_date - timedelta(days=days - 1), days=days, customers=customers, accounts=accounts)
 
 
-def build_customers(rng: np.random.Generator, n: int, days: int) -> Customers:
+def build_customers(rng: np.random.Generator, n: int, days: int, scenario: Scenario) -> Customers:
     """One row per customer: demographics, contact points and the latent reason for non-payment."""
-    country = rng.choice(len(P.COUNTRIES), size=n, p=P.COUNTRY_WEIGHTS)
+    country = rng.choice(len(P.COUNTRIES), size=n, p=scenario.normalised("country_weights"))
     region = np.empty(n, dtype=object)
     timezone = np.empty(n, dtype=object)
     phone = np.empty(n, dtype=object)
     for ci, code in enumerate(P.COUNTRIES):
         idx = np.flatnonzero(country == ci)
+        if len(idx) == 0:  # draws of size 0 consume no randomness, so skipping keeps streams aligned
+            continue
         options = P.REGIONS[code]
         pick = rng.integers(0, len(options), size=len(idx))
-        region[idx] = [options[k][0] for k in pick]
-        timezone[idx] = [options[k][1] for k in pick]
+        region[idx] = np.asarray([o[0] for o in options], dtype=object)[pick]
+        timezone[idx] = np.asarray([o[1] for o in options], dtype=object)[pick]
         digits = P.PHONE_DIGITS[code]
         numbers = rng.integers(0, 10**digits, size=len(idx))
-        phone[idx] = [f"{P.PHONE_PREFIX[code]}{x:0{digits}d}" for x in numbers]
-    phone[rng.random(n) < 0.03] = ""
-    email = np.array([f"user{i + 1:07d}@example.com" for i in range(n)], dtype=object)
-    email[rng.random(n) < 0.08] = ""
+        phone[idx] = np.char.add(P.PHONE_PREFIX[code], np.char.zfill(numbers.astype(str), digits)).astype(object)
+    phone[rng.random(n) < scenario.p_phone_missing] = ""
+    email = np.char.add(np.char.add("user", np.char.zfill(np.arange(1, n + 1).astype(str), 7)),
+                        "@example.com").astype(object)
+    email[rng.random(n) < scenario.p_email_missing] = ""
 
-    birth_year = rng.integers(1946, 2007, size=n)
+    birth_year = rng.integers(*scenario.birth_years, size=n)
     latam = np.isin(country, [P.COUNTRIES.index("CO"), P.COUNTRIES.index("MX")])
-    whatsapp_opt_in = (rng.random(n) < np.where(latam, 0.75, 0.35)) & (phone != "")
+    whatsapp_opt_in = (rng.random(n) < np.where(latam, *scenario.whatsapp_opt_in)) & (phone != "")
 
-    reason = rng.choice(len(P.REASONS), size=n, p=P.REASON_WEIGHTS)
-    capacity_ratio = np.asarray(P.CAPACITY_MEDIAN)[reason] * rng.lognormal(0.0, 0.5, size=n)
+    reason = rng.choice(len(P.REASONS), size=n, p=scenario.normalised("reason_weights"))
+    capacity_ratio = (np.asarray(P.CAPACITY_MEDIAN)[reason] * rng.lognormal(0.0, 0.5, size=n)
+                      * scenario.capacity_scale)
     evening = rng.beta(2.0, 2.0, size=n)
     affinity = channel_affinity(rng, 2026 - birth_year)
-    vulnerable = (reason == P.CHRONIC) & (rng.random(n) < 0.4)
+    vulnerable = (reason == P.CHRONIC) & (rng.random(n) < scenario.p_vulnerable_chronic)
     created_day = -rng.integers(60, 3650, size=n)
     return Customers(country, region, timezone, birth_year, created_day, phone, email,
                      whatsapp_opt_in, reason, capacity_ratio, evening, affinity, vulnerable)
@@ -119,12 +126,13 @@ def channel_affinity(rng: np.random.Generator, age: np.ndarray) -> np.ndarray:
     return np.clip(aff, 0.01, 0.9)
 
 
-def build_accounts(rng: np.random.Generator, customers: Customers, n: int, days: int) -> Accounts:
+def build_accounts(rng: np.random.Generator, customers: Customers, n: int, days: int,
+                   scenario: Scenario) -> Accounts:
     """One row per account: product, principal in local cents, instalment and placement day."""
     n_cust = len(customers)
     # every customer holds at least one account; the rest go to random customers
     customer = np.sort(np.concatenate([np.arange(n_cust), rng.integers(0, n_cust, size=n - n_cust)]))
-    product = rng.choice(len(P.PRODUCTS), size=n, p=P.PRODUCT_WEIGHTS)
+    product = rng.choice(len(P.PRODUCTS), size=n, p=scenario.normalised("product_weights"))
     low = np.array([P.PRINCIPAL_USD[p][0] for p in P.PRODUCTS])[product]
     high = np.array([P.PRINCIPAL_USD[p][1] for p in P.PRODUCTS])[product]
     usd = np.exp(rng.uniform(np.log(low), np.log(high)))

@@ -32,6 +32,9 @@ def test_every_deployment_entrypoint_loads_a_flow():
     ["dispatch", "--as-of", "2026-10-31"],
     ["report", "--as-of", "2026-10-31"],
     ["demo"],
+    ["simulate", "calibrate", "--accounts", "5000"],
+    ["simulate", "compare", "--policies", "bau,random"],
+    ["bench", "simulate", "--sizes", "1000"],
 ])
 def test_documented_command_shapes_parse(argv):
     args = build_parser().parse_args(argv)
@@ -55,3 +58,23 @@ def test_ingest_of_a_missing_folder_fails_with_one_clear_line(settings, capsys, 
     err = capsys.readouterr().err
     assert code == 1
     assert "no-such-delivery" in err and "Traceback" not in err
+
+
+def test_simulate_command_writes_a_messy_delivery_and_separate_truth(settings, tmp_path, capsys):
+    out = tmp_path / "delivery"
+    code = main(["simulate", "--accounts", "300", "--days", "40", "--seed", "3", "--out", str(out),
+                 "--scenario", "latam", "--messiness", "duplicates=0.05"])
+    assert code == 0
+    truth = settings.truth_dir / "delivery"
+    assert sorted(p.stem for p in out.glob("*.csv")) == sorted(
+        ["customers", "accounts", "ledger", "promises", "contacts", "holds", "consents"])
+    assert not any(p.name.startswith("truth") for p in out.iterdir())
+    injected = (truth / "truth_messiness.json").read_text()
+    assert "duplicates" in injected
+    countries = {line.split(",")[1] for line in (out / "customers.csv").read_text().splitlines()[1:]}
+    assert countries <= {"CO", "MX"}
+
+
+def test_simulate_without_out_or_action_is_a_clear_error(settings, capsys):
+    assert main(["simulate", "--accounts", "10"]) == 1
+    assert "--out" in capsys.readouterr().err

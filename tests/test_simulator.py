@@ -60,7 +60,7 @@ def test_same_seed_gives_byte_identical_files(tmp_path):
                      truth_dir=tmp_path / fmt / run / "truth", fmt=fmt)
         files_a = sorted(p.relative_to(tmp_path / fmt / "a") for p in (tmp_path / fmt / "a").rglob("*.*"))
         files_b = sorted(p.relative_to(tmp_path / fmt / "b") for p in (tmp_path / fmt / "b").rglob("*.*"))
-        assert files_a == files_b and len(files_a) == 10
+        assert files_a == files_b and len(files_a) == 11
         for rel in files_a:
             assert (tmp_path / fmt / "a" / rel).read_bytes() == (tmp_path / fmt / "b" / rel).read_bytes(), rel
 
@@ -127,7 +127,7 @@ def test_truth_stays_out_of_the_delivery(delivery, tmp_path):
     root = delivery["root"]
     assert sorted(p.name for p in (root / "out").iterdir()) == sorted(f"{n}.csv" for n in TABLES)
     assert sorted(p.name for p in (root / "truth").iterdir()) == [
-        "truth_accounts.csv", "truth_customers.csv", "truth_promises.csv"]
+        "truth_accounts.csv", "truth_customers.csv", "truth_messiness.json", "truth_promises.csv"]
     for frame in delivery["truth"].values():
         assert not PERSONAL_COLUMNS & set(frame.columns)
     with pytest.raises(ValueError):
@@ -162,9 +162,13 @@ def test_contacts_mostly_in_local_daytime_with_valid_propensities(delivery):
     t = delivery["tables"]
     hours = _local_hours(t["contacts"], t["customers"])
     assert ((hours >= 8) & (hours < 21)).mean() >= 0.95
-    prop = t["contacts"]["propensity"].astype(float)
+    outbound = t["contacts"][t["contacts"]["direction"] == "outbound"]
+    inbound = t["contacts"][t["contacts"]["direction"] == "inbound"]
+    prop = outbound["propensity"].astype(float)
     assert ((prop > 0) & (prop <= 1)).all()
-    assert t["contacts"]["action_key"].str.fullmatch(r"[0-9a-f]{24}").all()
+    assert outbound["action_key"].str.fullmatch(r"[0-9a-f]{24}").all()
+    # debtors who get in touch themselves: no policy action, no propensity, no cost
+    assert len(inbound) > 0 and (inbound["propensity"] == "").all() and (inbound["action_key"] == "").all()
 
 
 def test_stale_contact_data_never_reaches_the_debtor(delivery):
@@ -183,7 +187,8 @@ def test_opt_outs_are_recorded_and_respected(delivery):
     recorded = consents[consents["status"] == "opt_out"]
     assert len(opt) > 0 and len(recorded) == len(opt)
     first_opt = opt.groupby(["customer_id", "channel"])["started_at"].min().rename("opted")
-    later = c.join(first_opt, on=["customer_id", "channel"], how="inner")
+    outbound = c[c["direction"] == "outbound"]  # a debtor may still write in after opting out
+    later = outbound.join(first_opt, on=["customer_id", "channel"], how="inner")
     assert not (pd.to_datetime(later["started_at"]) > pd.to_datetime(later["opted"])).any()
     assert (consents["status"] == "granted").sum() >= len(t["customers"])
 
@@ -222,3 +227,16 @@ def test_parquet_delivery_casts_to_the_contract_types_in_duckdb(tmp_path):
         for col in spec.columns:
             expected = "TIMESTAMP WITH TIME ZONE" if col.type == "TIMESTAMPTZ" else col.type
             assert described[col.name] == expected, f"{name}.{col.name}: {described[col.name]}"
+
+
+def test_truth_has_per_channel_effects_net_of_cost(delivery):
+    acc = delivery["truth"]["truth_accounts"]
+    live = acc[acc["balance"].astype(float) > 0]
+    base = live["p_pay_30d_no_contact"].astype(float)
+    for ch in ("sms", "email", "whatsapp", "voice", "agent_call", "letter"):
+        assert (live[f"p_pay_30d_after_{ch}"].astype(float) >= base - 1e-9).all(), ch
+    value = {ch: live[f"incremental_value_{ch}"].astype(float) for ch in ("sms", "agent_call", "letter")}
+    stale = live["reason"] == "stale_contact"
+    # contacting stale data only costs; somebody is worth an SMS; letters rarely pay for themselves
+    assert (value["sms"][stale] <= 0).all() and (value["sms"] > 0).any()
+    assert (value["letter"] > 0).mean() < (value["sms"] > 0).mean()

@@ -1,0 +1,135 @@
+"""The history loop's contact steps: BAU outbound contacts, inbound contacts, promises, disclosures.
+
+A mixin of `history._Simulation` (kept apart so each module reads in one sitting); the
+methods read and write the simulation's state arrays directly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from recobro.contract import CONSENT_STATUSES, PROMISE_CHANNELS
+from simulator import behaviour as B
+from simulator import params as P
+from simulator import policy
+
+OUT = policy.OUTCOME
+ENGAGED = np.array([OUT["opened"], OUT["clicked"], OUT["replied"], OUT["rpc"], OUT["promise"]])
+PCHANNEL = {name: i for i, name in enumerate(PROMISE_CHANNELS)}
+STATUS = {name: i for i, name in enumerate(CONSENT_STATUSES)}
+
+
+class ContactSteps:
+    def _contact(self, d: int) -> None:
+        cus, rng = self.world.customers, self.rng
+        elig = self._live(d) & (self.past_due > 0) & ~self.contact_block[d] & (self.promise_until < d)
+        idx = np.flatnonzero(elig)
+        cust = self.cust[idx]
+        dpd = d - self.oldest[idx] + 1
+        p_contact, p_channel = policy.bau_action_probabilities(dpd, self.vulnerable[d, idx], self.allowed[cust])
+        contacted, channel, propensity = policy.draw_bau_actions(rng, p_contact, p_channel)
+        contacted, prior_none = policy.one_contact_per_customer(cust, p_contact, contacted)
+        propensity = propensity * prior_none
+        idx, cust, dpd = idx[contacted], cust[contacted], dpd[contacted]
+        channel, propensity = channel[contacted], propensity[contacted]
+        minute = policy.draw_local_minute(rng, channel)
+        reason, fatigue = self.reason[idx], self.fatigue[cust]
+        p_engage = B.engagement_probability(cus.affinity[cust, channel], reason, minute // 60,
+                                            cus.evening[cust], fatigue)
+        outcome = policy.draw_outcomes(rng, channel, p_engage, reason == P.STALE,
+                                       B.opt_out_probability(fatigue, reason),
+                                       B.complaint_probability(fatigue, reason))
+        promised = (outcome == OUT["rpc"]) & (rng.random(len(idx)) < np.asarray(P.P_PROMISE_ON_RPC)[reason])
+        outcome[promised] = OUT["promise"]
+        self._disclose(d, idx[(outcome == OUT["rpc"]) & (rng.random(len(idx)) < P.P_DISCLOSE_ON_RPC)], minute)
+        rows = self.contacts.add(account=idx, day=d, channel=channel, outcome=outcome, propensity=propensity,
+                                 minute=minute, band=policy.dpd_band(dpd), inbound=0)
+        heavy = np.isin(outcome, [OUT["rpc"], OUT["promise"]]) & (self.first_heavy[idx] < 0)
+        self.first_heavy[idx[heavy]] = d
+        self.fatigue += np.bincount(cust, minlength=self.n_cust)
+        engaged = np.isin(outcome, ENGAGED)
+        lift = np.where(engaged, 1.0, np.where(outcome == OUT["delivered"], 0.3, 0.0))
+        self.nudge[idx] += np.asarray(P.NUDGE_GAIN)[reason] * lift
+
+        opt = outcome == OUT["opt_out"]
+        self.allowed[cust[opt], channel[opt]] = False
+        self.consents.add(customer=cust[opt], channel=channel[opt], day=d, status=STATUS["opt_out"],
+                          source=1, contact=rows[opt], minute=minute[opt])
+
+        # a click on a payment link either pays on the spot or books a self-service promise
+        clicked = outcome == OUT["clicked"]
+        u = rng.random(len(idx))
+        reluctant = (reason == P.DISPUTER) | (reason == P.WONT_PAY)
+        pay_now = clicked & (u < np.where(reluctant, 0.1, 0.45))
+        self_service = clicked & ~pay_now & (u < 0.8)
+        a = idx[pay_now]
+        cap = self.world.accounts.capacity[a]
+        amount = np.where(cap >= self.past_due[a], self.past_due[a],
+                          np.maximum(cap * rng.uniform(0.5, 1.0, len(a)), 100)).astype(np.int64)
+        self._sync(self.book.pay(a, d, np.minimum(amount, self.past_due[a]), lag=1, method="payment_link"), d)
+        calls = np.flatnonzero(promised)
+        agent = np.where(channel[calls] == P.AGENT_CALL, rng.integers(1, 60, len(calls)), -1)
+        self._promise(d, idx[calls], channel[calls], rows[calls], agent)
+        ss = np.flatnonzero(self_service)
+        self._promise(d, idx[ss], np.full(len(ss), PCHANNEL["self_service"]), rows[ss], np.full(len(ss), -1))
+
+    def _disclose(self, d: int, a: np.ndarray, minute: np.ndarray) -> None:
+        """Hardship disclosed on a call: a hardship plan (a hold) starts tomorrow and pauses contact."""
+        a = a[np.isin(self.reason[a], [P.TEMPORARY, P.CHRONIC]) & (self.plan_start[a] < 0)]
+        if len(a) == 0:
+            return
+        end = d + 1 + self.rng.integers(60, 120, len(a))
+        self.plan_start[a], self.plan_end[a] = d + 1, end
+        for account, last in zip(a, np.minimum(end, self.world.days)):
+            self.contact_block[d + 1:last, account] = True
+        self.disclosures.add(account=a, day=d, end=end, minute=self.rng.integers(13 * 60, 22 * 60, len(a)))
+
+    def _promise(self, d: int, a: np.ndarray, channel: np.ndarray, contact: np.ndarray, agent: np.ndarray) -> None:
+        rng, n = self.rng, len(a)
+        if n == 0:
+            return
+        self_service = channel == PCHANNEL["self_service"]
+        past_due, cap = self.past_due[a], self.world.accounts.capacity[a]
+        # agents ask for the whole past-due amount and short debtors often agree anyway
+        asked = np.where((cap >= past_due) | (rng.random(n) < 0.5), past_due, cap * rng.uniform(0.5, 1.0, n))
+        chosen = np.minimum(past_due, cap * rng.uniform(0.6, 1.0, n))
+        amount = np.ceil(np.where(self_service, chosen, asked) / 100) * 100
+        amount = np.clip(amount, 100, past_due).astype(np.int64)
+        due = d + np.where(self_service, rng.integers(2, 15, n), rng.integers(3, 11, n))
+        country = self.country[a]
+        payday_in_window = (self.payday_cum[country, due] - self.payday_cum[country, d]) > 0
+        p_keep = B.keep_probability(self.reason[a], amount, cap, self_service, self.broken[a],
+                                    payday_in_window, rng.normal(0.0, P.KEEP_NOISE_SD, n))
+        kept = rng.random(n) < p_keep
+        self.promises.add(account=a, day=d, contact=contact, amount=amount, due_day=due, channel=channel,
+                          agent=agent, p_keep=p_keep, kept=kept)
+        self.promise_until[a] = due + P.PROMISE_GRACE_DAYS
+        self.broken[a] += ~kept
+        # a broken promise sometimes brings a token payment well short of the tolerance
+        partial = ~kept & (rng.random(n) < 0.35)
+        amount = np.where(kept, amount, np.where(partial, np.floor(amount * rng.uniform(0.2, 0.8, n)), 0))
+        self.book.schedule(a, d, due, amount.astype(np.int64))
+
+    def _inbound(self, d: int) -> None:
+        """Debtors who get in touch themselves (call the agency or message it), often to promise."""
+        live = self._live(d) & (self.past_due > 0) & ~self.contact_block[d] & (self.promise_until < d)
+        idx = np.flatnonzero(live)
+        reason = self.reason[idx]
+        idx = idx[self.rng.random(len(idx)) < np.asarray(P.P_INBOUND)[reason]]
+        n = len(idx)
+        if n == 0:
+            return
+        reason, cust = self.reason[idx], self.cust[idx]
+        channel = np.where(self.rng.random(n) < 0.6, P.AGENT_CALL, P.WHATSAPP)
+        promised = self.rng.random(n) < np.asarray(P.P_PROMISE_ON_RPC)[reason] * 1.3
+        outcome = np.where(promised, OUT["promise"], OUT["rpc"])
+        minute = self.rng.integers(9 * 60, 21 * 60, size=n)
+        rows = self.contacts.add(account=idx, day=d, channel=channel, outcome=outcome, propensity=np.nan,
+                                 minute=minute, band=policy.dpd_band(d - self.oldest[idx] + 1), inbound=1)
+        heavy = self.first_heavy[idx] < 0
+        self.first_heavy[idx[heavy]] = d
+        self.nudge[idx] += np.asarray(P.NUDGE_GAIN)[reason]
+        p = np.flatnonzero(promised)
+        agent = np.where(channel[p] == P.AGENT_CALL, self.rng.integers(1, 60, len(p)), -1)
+        self._promise(d, idx[p], channel[p], rows[p], agent)
+

@@ -1,0 +1,150 @@
+"""The active contact rule packs (decisioning/rules/*.yaml) applied to played-forward contacts.
+
+`RuleBook.check` names every rule a batch of contacts would break (hours and days in the
+customer's local time, holidays, frequency caps, single channel per week, call cool-down,
+consent and opt-outs, hard holds, paid accounts, pending promises); `RuleBook.record`
+updates the counters once the contacts are sent. Customers' country is the account's
+jurisdiction in the simulator, so one pack applies to each account.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from recobro.contract import CHANNELS
+from simulator import params as P
+from simulator.holds import BLOCKS_CONTACT
+
+CONVERSATION = (4, 6)  # outcome codes rpc, promise (CONTACT_OUTCOMES order)
+GROUPS = {**{ch: (k,) for k, ch in enumerate(CHANNELS)}, "calls": P.CALLS, "all_channels": tuple(range(6))}
+
+
+def default_rules_dir() -> Path:
+    import decisioning
+
+    return Path(decisioning.__file__).parent / "rules"
+
+
+class RuleBook:
+    """One effective policy per country plus rolling per-customer contact counters."""
+
+    def __init__(self, n_customers: int, start_day: int, rules_dir: Path | None = None) -> None:
+        from decisioning import effective_policy, load_rule_packs
+
+        packs = load_rule_packs(rules_dir or default_rules_dir())
+        self.policies = [effective_policy([packs[c]]) for c in P.COUNTRIES]
+        self.counts = np.zeros((7, n_customers, 6), dtype=np.int16)  # ring buffer by day % 7
+        self.last_conversation = np.full(n_customers, -10**6, dtype=np.int64)
+        self.day = start_day
+
+    def seed_history(self, contacts: dict[str, np.ndarray], customer_of_account: np.ndarray, days: int) -> None:
+        """Count the history's last 6 days of outbound contacts and its phone conversations."""
+        day, inbound = contacts["day"].astype(np.int64), contacts["inbound"].astype(bool)
+        cust = customer_of_account[contacts["account"].astype(np.int64)]
+        ch, out = contacts["channel"].astype(np.int64), contacts["outcome"].astype(np.int64)
+        recent = ~inbound & (day >= days - 6)
+        np.add.at(self.counts, (day[recent] % 7, cust[recent], ch[recent]), 1)
+        talk = np.isin(ch, P.CALLS) & np.isin(out, CONVERSATION)
+        np.maximum.at(self.last_conversation, cust[talk], day[talk])
+
+    def new_day(self, d: int) -> None:
+        self.day = d
+        self.counts[d % 7] = 0
+
+    def window(self, country: int, on: date) -> tuple[int, int] | None:
+        """(first, last) allowed local minute for a country's pack on a date; None when closed."""
+        pol = self.policies[country]
+        span = pol.hours[on.weekday()]
+        if on in pol.holidays or span is None:
+            return None
+        return span[0].hour * 60 + span[0].minute, span[1].hour * 60 + span[1].minute
+
+    def check(self, on: date, cust: np.ndarray, country: np.ndarray, channel: np.ndarray, minute: np.ndarray,
+              allowed: np.ndarray, account_flags: dict[str, np.ndarray]) -> list[tuple[np.ndarray, str, str, str]]:
+        """Rules broken by a batch of contacts sent today: a list of (row mask, rule_id, pack, version).
+
+        Rows are counted in order, so a customer's second contact today can break a per-day cap
+        the first did not. `account_flags` holds per-row booleans: holds by kind, 'vulnerability',
+        'paid', 'promise_pending'.
+        """
+        n, d = len(cust), self.day
+        out: list[tuple[np.ndarray, str, str, str]] = []
+
+        def add(mask: np.ndarray, rule: str, pack: str, version: str) -> None:
+            if mask.any():
+                out.append((mask, rule, pack, version))
+
+        week = self.counts[:, cust].sum(axis=0)  # (n, 6) contacts in the last 7 days incl. today so far
+        today = self.counts[d % 7][cust]
+        before = _earlier_in_batch(cust, channel)  # (n, 6) same-customer rows earlier in this batch
+        for k, pol in enumerate(self.policies):
+            sel = country == k
+            if not sel.any():
+                continue
+            win = self.window(k, on)
+            if on in pol.holidays:
+                add(sel, "holiday", pol.key, pol.version)
+            elif win is None:
+                add(sel, "hours:closed_day", pol.key, pol.version)
+            else:
+                add(sel & ((minute < win[0]) | (minute > win[1])), "hours", pol.key, pol.version)
+            for group, limits in pol.caps.items():
+                members = np.asarray(GROUPS[group])
+                in_group = np.isin(channel, members)
+                so_far_today = (today[:, members].sum(axis=1) + before[:, members].sum(axis=1))
+                so_far_week = (week[:, members].sum(axis=1) + before[:, members].sum(axis=1))
+                for limit, used in (("per_day", so_far_today), ("per_7d", so_far_week)):
+                    if limit in limits:
+                        cap, pack, version = limits[limit]
+                        add(sel & in_group & (used >= cap), f"cap:{group}:{limit}", pack, version)
+            if pol.single_channel_per_7d:
+                other = (week + before).sum(axis=1) - (week + before)[np.arange(n), channel]
+                add(sel & (other > 0), "single_channel_per_7d", *pol.single_channel_per_7d)
+            cooldown, pack, version = pol.call_cooldown
+            if cooldown > 0:
+                recent = d - self.last_conversation[cust] < cooldown
+                add(sel & np.isin(channel, P.CALLS) & recent, "call_cooldown", pack, version)
+            ok = allowed[cust, channel]
+            add(sel & ~ok, "consent", pol.key, pol.version)
+            for kind in BLOCKS_CONTACT:
+                add(sel & account_flags[kind], f"hold:{kind}", pol.key, pol.version)
+            add(sel & account_flags["vulnerability"] & (channel != P.AGENT_CALL), "hold:vulnerability",
+                pol.key, pol.version)
+            add(sel & account_flags["paid"], "hold:paid", pol.key, pol.version)
+            add(sel & account_flags["promise_pending"], "hold:promise_pending", pol.key, pol.version)
+        return out
+
+    def record(self, cust: np.ndarray, channel: np.ndarray, outcome: np.ndarray) -> None:
+        """Count today's sent contacts and remember phone conversations (for caps and cool-downs)."""
+        np.add.at(self.counts, (self.day % 7, cust, channel), 1)
+        talk = np.isin(channel, P.CALLS) & np.isin(outcome, CONVERSATION)
+        self.last_conversation[cust[talk]] = self.day
+
+
+def _earlier_in_batch(cust: np.ndarray, channel: np.ndarray) -> np.ndarray:
+    """(n, 6) counts of rows of the same customer and channel that come earlier in the batch."""
+    n = len(cust)
+    out = np.zeros((n, 6), dtype=np.int64)
+    if n == 0:
+        return out
+    order = np.lexsort((np.arange(n), cust))
+    c = cust[order]
+    start = np.r_[True, c[1:] != c[:-1]]
+    onehot = np.zeros((n, 6), dtype=np.int64)
+    onehot[np.arange(n), channel[order]] = 1
+    cum = np.cumsum(onehot, axis=0) - onehot
+    group_start = np.maximum.accumulate(np.where(start, np.arange(n), 0))
+    base = (np.cumsum(onehot, axis=0) - onehot)[group_start]
+    out[order] = cum - base
+    return out
+
+
+def violations_frame(rows: list[dict]) -> pd.DataFrame:
+    """One row per (played-forward contact, broken rule)."""
+    cols = ["date", "account_id", "customer_id", "channel", "local_minute", "rule_id", "rule_pack",
+            "rule_pack_version"]
+    return pd.DataFrame(rows, columns=cols) if rows else pd.DataFrame(columns=cols)
