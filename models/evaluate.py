@@ -95,3 +95,57 @@ def shap_summary_figure(shap_values: np.ndarray, X, max_features: int = 20):
     ax.set_title("SHAP summary (out-of-time sample)")
     fig.tight_layout()
     return fig
+
+
+#: PSI bands (E. M. Lewis; DOMAIN.md §6): below STABLE stable, up to ACT investigate, above act.
+PSI_STABLE, PSI_ACT = 0.10, 0.25
+
+
+def score_baseline(scores, bins: int = 10) -> dict:
+    """A score distribution to monitor against: inner quantile edges and the share in each bin."""
+    scores = np.asarray(scores, dtype="float64")
+    edges = np.unique(np.quantile(scores, np.linspace(0, 1, bins + 1)[1:-1]))
+    shares = np.bincount(np.searchsorted(edges, scores, side="right"), minlength=len(edges) + 1) / len(scores)
+    return {"edges": [float(e) for e in edges], "shares": [float(s) for s in shares], "rows": int(len(scores))}
+
+
+def population_stability_index(baseline: dict, scores, floor: float = 1e-4) -> float:
+    """PSI of `scores` against a `score_baseline` dict: sum (a - e) ln(a / e) over its bins."""
+    scores = np.asarray(scores, dtype="float64")
+    edges = np.asarray(baseline["edges"], dtype="float64")
+    expected = np.maximum(np.asarray(baseline["shares"], dtype="float64"), floor)
+    actual = np.bincount(np.searchsorted(edges, scores, side="right"), minlength=len(edges) + 1) / max(len(scores), 1)
+    actual = np.maximum(actual, floor)
+    return float(np.sum((actual - expected) * np.log(actual / expected)))
+
+
+def psi_band(psi: float) -> str:
+    """'stable' (< 0.10), 'investigate' (0.10-0.25) or 'act' (> 0.25)."""
+    return "stable" if psi < PSI_STABLE else ("investigate" if psi <= PSI_ACT else "act")
+
+
+def reliability_table(y, p, bins: int = 10):
+    """One row per non-empty equal-width bin of p: rows, mean predicted, observed rate, gap."""
+    import pandas as pd
+
+    y, p = np.asarray(y, dtype="float64"), np.asarray(p, dtype="float64")
+    idx = np.minimum((p * bins).astype(int), bins - 1)
+    rows = [{"bin": f"{b / bins:.1f}-{(b + 1) / bins:.1f}", "rows": int((idx == b).sum()),
+             "mean_predicted": float(p[idx == b].mean()), "observed_rate": float(y[idx == b].mean())}
+            for b in range(bins) if (idx == b).any()]
+    table = pd.DataFrame(rows, columns=["bin", "rows", "mean_predicted", "observed_rate"])
+    return table.assign(gap=table["observed_rate"] - table["mean_predicted"])
+
+
+def expected_auc(score, p_true) -> float:
+    """AUC of `score` expected when each outcome is Bernoulli(p_true), the truth's probabilities.
+
+    Every row counts as a positive with weight p_true and a negative with weight 1 - p_true.
+    With score = p_true this is the Bayes AUC: the best AUC any model can expect on these rows.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    score, p_true = np.asarray(score, dtype="float64"), np.asarray(p_true, dtype="float64")
+    n = len(score)
+    return float(roc_auc_score(np.r_[np.ones(n), np.zeros(n)], np.r_[score, score],
+                               sample_weight=np.r_[p_true, 1 - p_true]))

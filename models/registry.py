@@ -54,22 +54,44 @@ def version_by_alias(name: str, alias: str):
         return None
 
 
+def _registered_aliases(name: str) -> dict[str, str] | None:
+    """{alias: version} of registered model `name`, or None when the model does not exist."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return dict(MlflowClient().get_registered_model(name).aliases)
+    except MlflowException:
+        return None
+
+
 def load_champion(settings: Settings, name: str, alias: str = "champion"):
-    """Load `models:/<name>@champion` -> (model, version string). Fails closed with ModelNotFound."""
+    """Load `models:/<name>@champion` -> (model, version string). Fails closed with ModelNotFound.
+
+    Missing model, missing alias, an alias whose version was deleted (MLflow drops the alias
+    with the version) and a version whose artifacts cannot be loaded all raise ModelNotFound.
+    """
     import mlflow.sklearn
 
     use_tracking(settings)
     mv = version_by_alias(name, alias)
     if mv is None:
+        aliases = _registered_aliases(name)
+        state = (f"registered model '{name}' does not exist" if aliases is None else
+                 f"registered model '{name}' has no alias '{alias}' (aliases now: {aliases or 'none'}; "
+                 f"a deleted version loses its aliases)")
         raise ModelNotFound(
-            f"no model version '{name}@{alias}' in the registry at {settings.mlflow_tracking_uri}; "
-            f"refusing to score without an approved model. Train first (`recobro train`) or set the "
-            f"alias with models.registry.set_alias('{name}', '{alias}', <version>)."
+            f"no model version '{name}@{alias}' in the registry at {settings.mlflow_tracking_uri}: "
+            f"{state}; refusing to score without an approved model. Train first (`recobro train`), "
+            f"roll back (`recobro models rollback`) or set the alias with "
+            f"models.registry.set_alias('{name}', '{alias}', <version>)."
         )
-    try:
-        model = mlflow.sklearn.load_model(f"models:/{name}@{alias}")
+    try:  # by version, so a concurrent alias move cannot pair this version string with another model
+        model = mlflow.sklearn.load_model(f"models:/{name}/{mv.version}")
     except Exception as exc:  # any failure to materialise the model means: do not score
-        raise ModelNotFound(f"'{name}@{alias}' (version {mv.version}) could not be loaded: {exc}") from exc
+        raise ModelNotFound(
+            f"'{name}@{alias}' points at version {mv.version}, which could not be loaded "
+            f"(dangling alias or missing artifacts); refusing to score: {exc}") from exc
     return model, str(mv.version)
 
 
@@ -84,8 +106,8 @@ def set_alias(name: str, alias: str, version, *, settings: Settings | None = Non
 def promote(name: str, alias_from: str = "challenger", *, settings: Settings | None = None) -> str:
     """Make `name@alias_from` the champion; the old champion becomes `previous_champion`.
 
-    Minimal version: no promotion gate yet (the out-of-time back-test gate is a later issue).
-    Returns the new champion's version.
+    No checks: this is the mechanism. The gated way is `models.promotion.promote_challenger`,
+    which calls this only after the out-of-time back-test passes. Returns the new champion's version.
     """
     from mlflow import MlflowClient
 

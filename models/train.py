@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 
 from models.estimator import CalibratedLGBMClassifier, as_matrix, later_slice
+from models.evaluate import score_baseline
+from models.inventory import record_inventory
 from models.policy import check_feature_policy
 from models.registry import REGISTERED_NAMES, ensure_experiment, use_tracking, version_by_alias
 
@@ -29,6 +31,13 @@ KEY_COLUMNS = ("as_of", "account_id", "promise_id", "customer_id", "label")
 #: Share of the latest as_of dates held out for out-of-time evaluation.
 EVALUATION_FRACTION = 0.2
 FINGERPRINT_TAG = "recobro.fingerprint"
+SCORE_BASELINE_ARTIFACT = "score_baseline.json"
+#: Domain knowledge the trees must respect (DOMAIN.md §4; the behaviour tests check it): one more
+#: broken promise, or a more recent one, never raises P(kept). Without it the booster learned
+#: "broken yesterday" as a *rise* for most promises (a selection effect of who re-promises).
+MONOTONE_CONSTRAINTS = {
+    "promise_kept": {"promises_broken": -1, "days_since_last_broken_promise": 1},
+}
 
 
 @dataclass(frozen=True)
@@ -112,6 +121,12 @@ def code_version() -> str:
         return "unknown"
 
 
+def out_of_time_split(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(fit rows, evaluation rows): the evaluation rows are those of the last ~20% of as_of dates."""
+    late = later_slice(df["as_of"], EVALUATION_FRACTION)
+    return df[~late], df[late]
+
+
 def fit_and_evaluate(df: pd.DataFrame, features: list[str], params: dict | None = None):
     """Fit on the earlier dates (calibrating on their last slice), evaluate on the last ~20%.
 
@@ -119,15 +134,14 @@ def fit_and_evaluate(df: pd.DataFrame, features: list[str], params: dict | None 
     """
     from models.evaluate import classification_metrics
 
-    late = later_slice(df["as_of"], EVALUATION_FRACTION)
-    fit_df, eval_df = df[~late], df[late]
+    fit_df, eval_df = out_of_time_split(df)
     model = CalibratedLGBMClassifier(features=features, **(params or {}))
     model.fit(fit_df, fit_df["label"], as_of=fit_df["as_of"])
     y = eval_df["label"].to_numpy()
     metrics = classification_metrics(y, model.predict_proba(eval_df)[:, 1])
     raw = classification_metrics(y, model.predict_uncalibrated(eval_df))
     metrics.update({f"{k}_uncalibrated": v for k, v in raw.items() if k in ("auc", "log_loss", "brier", "ece")})
-    metrics.update(fit_rows=model.n_fit_rows_, calibration_rows=model.n_calibration_rows_, eval_rows=int(late.sum()))
+    metrics.update(fit_rows=model.n_fit_rows_, calibration_rows=model.n_calibration_rows_, eval_rows=len(eval_df))
     return model, metrics, eval_df, y
 
 
@@ -171,10 +185,13 @@ def train_model(con, settings, as_of, target: str, features: Sequence[str] | Non
     from mlflow.types import ColSpec, Schema, TensorSpec
 
     name = REGISTERED_NAMES[target]
+    params = {"monotone_constraints": MONOTONE_CONSTRAINTS.get(target), **(params or {})}
     df, features = read_training_set(con, target, as_of, features)
     fp_data = data_fingerprint(df)
     model_params = CalibratedLGBMClassifier(features=features, **(params or {})).get_params()
     model_params.pop("features")
+    # parameters left at None stay out, so adding one does not change earlier models' fingerprints
+    model_params = {k: v for k, v in model_params.items() if v is not None}
     fingerprint = hashlib.sha256(json.dumps(
         {"target": target, "data": fp_data["sha256"], "features": features, "params": model_params,
          "evaluation_fraction": EVALUATION_FRACTION}, sort_keys=True).encode()).hexdigest()
@@ -185,6 +202,7 @@ def train_model(con, settings, as_of, target: str, features: Sequence[str] | Non
     if found is not None:
         alias, mv, run = found
         log.info("%s: reusing %s v%s (same data and parameters)", target, name, mv.version)
+        record_inventory(name, target, features)
         return TrainedModel(target, name, str(mv.version), mv.run_id, alias, True, dict(run.data.metrics))
 
     model, metrics, eval_df, y = fit_and_evaluate(df, features, params)
@@ -197,6 +215,9 @@ def train_model(con, settings, as_of, target: str, features: Sequence[str] | Non
                          "recobro.code_version": code_version(), "mlflow.source.git.commit": code_version()})
         mlflow.log_dict({"features": features}, "features.json")
         mlflow.log_dict(fp_data, "data_fingerprint.json")
+        # the training-baseline score distribution that promotion and monitoring compute PSI against
+        fit_df = out_of_time_split(df)[0]
+        mlflow.log_dict(score_baseline(model.predict_proba(fit_df)[:, 1]), SCORE_BASELINE_ARTIFACT)
         _log_plots(model, eval_df, y, model.seed)
         # every feature optional: promise-level features are null at account scoring time
         signature = ModelSignature(Schema([ColSpec("double", c, required=False) for c in features]),
@@ -214,6 +235,7 @@ def train_model(con, settings, as_of, target: str, features: Sequence[str] | Non
     mv = mlflow.register_model(info.model_uri, name, tags={FINGERPRINT_TAG: fingerprint})
     alias = "challenger" if version_by_alias(name, "champion") is not None else "champion"
     client.set_registered_model_alias(name, alias, str(mv.version))
+    record_inventory(name, target, features)
     log.info("%s: registered %s v%s as %s (auc %.3f)", target, name, mv.version, alias, metrics["auc"])
     return TrainedModel(target, name, str(mv.version), run.info.run_id, alias, False, metrics)
 

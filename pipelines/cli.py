@@ -124,6 +124,48 @@ def cmd_report(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_models(args, settings: Settings) -> int:
+    """Govern the registered models: promote a challenger through the gate, roll back, write model cards.
+
+    promote NAME --as-of D: the challenger becomes champion only if it beats the champion and a rules
+    baseline out of time and its score PSI is stable; exit 1 when refused (the reasons are printed).
+    rollback NAME: the previous champion becomes champion again.
+    card --as-of D [--truth-dir P]: model cards (AUC vs Bayes AUC, calibration, baselines).
+    """
+    from recobro.warehouse import warehouse
+
+    if args.action in ("promote", "rollback") and not args.name:
+        raise ValueError(f"recobro models {args.action} needs a model name, e.g. recobro_pay_propensity")
+    if args.action in ("promote", "card") and not args.as_of:
+        raise ValueError(f"recobro models {args.action} needs --as-of YYYY-MM-DD")
+    if args.action == "rollback":
+        from models.registry import rollback
+
+        print(f"{args.name}: champion is now version {rollback(args.name, settings=settings)}")
+        return 0
+    if args.action == "promote":
+        from models.promotion import promote_challenger
+
+        with warehouse(settings) as con:
+            decision = promote_challenger(con, settings, args.name, args.as_of,
+                                          allow_psi_investigate=args.allow_psi_investigate)
+        print(decision.summary())
+        return 0 if decision.promoted else 1
+    from models.card import model_card
+
+    truth = Path(args.truth_dir) if args.truth_dir else _only_truth_folder(settings)
+    with warehouse(settings) as con:
+        print(f"model cards: {model_card(con, settings, args.as_of, truth)}")
+    return 0
+
+
+def _only_truth_folder(settings: Settings) -> Path:
+    folders = sorted(p for p in settings.truth_dir.glob("*") if p.is_dir())
+    if len(folders) != 1:
+        raise ValueError(f"pass --truth-dir: {settings.truth_dir} holds {len(folders)} ground-truth folders")
+    return folders[0]
+
+
 def cmd_bench(args, settings: Settings) -> int:
     """Run the benchmarks (all, or one by name) and print their numbers."""
     from benchmarks.__main__ import main as bench_main
@@ -183,6 +225,14 @@ def build_parser() -> argparse.ArgumentParser:
     as_of_arg(p)
     p.add_argument("--dry-run", action=argparse.BooleanOptionalAction, default=True)
     as_of_arg(add("report", cmd_report))
+
+    p = add("models", cmd_models)
+    p.add_argument("action", choices=("promote", "rollback", "card"))
+    p.add_argument("name", nargs="?", help="registered model, e.g. recobro_promise_kept")
+    p.add_argument("--as-of", type=date.fromisoformat, metavar="YYYY-MM-DD")
+    p.add_argument("--allow-psi-investigate", action="store_true",
+                   help="promote despite a score PSI in the 0.10-0.25 'investigate' band")
+    p.add_argument("--truth-dir", help="card: the simulator's ground-truth folder")
 
     p = add("bench", cmd_bench)
     p.add_argument("name", nargs="?", help="one benchmark (simulate, ingest, models); default all")

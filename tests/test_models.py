@@ -287,3 +287,30 @@ def test_reasons_text_uses_catalog_then_falls_back():
     assert reasons_text(codes, "en", catalog) == "many days past due; balance low"
     assert reasons_text(codes, "es", catalog) == "muchos días de atraso; balance bajo"
     assert reasons_text([None], "en", catalog) is None
+
+
+def test_native_tree_shap_matches_shap_package(env):
+    import warnings
+
+    import shap
+
+    from models.explain import shap_values
+    from models.registry import load_champion
+
+    model, _ = load_champion(env["settings"], "recobro_promise_kept")
+    X = env["con"].sql("select * from fct_account_features limit 40").df()
+    values, expected = shap_values(model, X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        explainer = shap.TreeExplainer(model.booster_)
+        reference = np.asarray(explainer.shap_values(model_matrix(model, X)))
+    np.testing.assert_allclose(values, reference.reshape(values.shape), atol=1e-9)
+    assert expected == pytest.approx(float(np.ravel(explainer.expected_value)[-1]))
+    empty, same = shap_values(model, X.iloc[:0])
+    assert empty.shape == (0, len(model.feature_names_)) and same == pytest.approx(expected)
+
+
+def model_matrix(model, X):
+    from models.estimator import as_matrix
+
+    return as_matrix(X, model.feature_names_)

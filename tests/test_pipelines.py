@@ -35,6 +35,9 @@ def test_every_deployment_entrypoint_loads_a_flow():
     ["simulate", "calibrate", "--accounts", "5000"],
     ["simulate", "compare", "--policies", "bau,random"],
     ["bench", "simulate", "--sizes", "1000"],
+    ["models", "promote", "recobro_pay_propensity", "--as-of", "2026-10-31"],
+    ["models", "rollback", "recobro_promise_kept"],
+    ["models", "card", "--as-of", "2026-10-31", "--truth-dir", "x"],
 ])
 def test_documented_command_shapes_parse(argv):
     args = build_parser().parse_args(argv)
@@ -78,3 +81,10 @@ def test_simulate_command_writes_a_messy_delivery_and_separate_truth(settings, t
 def test_simulate_without_out_or_action_is_a_clear_error(settings, capsys):
     assert main(["simulate", "--accounts", "10"]) == 1
     assert "--out" in capsys.readouterr().err
+
+
+def test_models_commands_need_their_arguments(settings, capsys):
+    assert main(["models", "promote", "--as-of", "2026-10-31"]) == 1
+    assert "needs a model name" in capsys.readouterr().err
+    assert main(["models", "card"]) == 1
+    assert "--as-of" in capsys.readouterr().err

@@ -1,0 +1,148 @@
+"""Model cards: one markdown page per champion, logged to the champion's MLflow run.
+
+A card holds the inventory record (SR 11-7), the out-of-time back-test of the champion next
+to a logistic regression on the same features and the rules baseline, ECE and a reliability
+table, the distance to the Bayes AUC measured on the simulator's truth, and the feature policy.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from models.registry import REGISTERED_NAMES, load_champion, use_tracking, version_by_alias
+
+TARGETS = ("promise_kept", "pay_30d")
+METRICS = ("auc", "log_loss", "brier", "ece", "mean_p")
+
+
+def card_data(con, settings, as_of, truth_dir, target: str) -> dict:
+    """Everything one card shows, as plain numbers and strings (also written as JSON next to the card)."""
+    from models.baseline import LogisticBaseline, RulesBaseline
+    from models.evaluate import classification_metrics, reliability_table
+    from models.inventory import inventory_record
+    from models.policy import forbidden_columns
+    from models.train import out_of_time_split, read_training_set
+    from models.truth import account_features_at, pay_truth, promise_truth, truth_as_of
+
+    name = REGISTERED_NAMES[target]
+    model, version = load_champion(settings, name)
+    mv = version_by_alias(name, "champion")
+    features = list(model.feature_names_)
+    df, _ = read_training_set(con, target, as_of, features)
+    fit_df, eval_df = out_of_time_split(df)
+    models = {"model": model,
+              "logistic_regression": LogisticBaseline(features=features).fit(fit_df, fit_df["label"]),
+              "rules_baseline": RulesBaseline().fit(fit_df, fit_df["label"])}
+    y = eval_df["label"].to_numpy()
+    scores = {k: m.predict_proba(eval_df)[:, 1] for k, m in models.items()}
+    data = {
+        "name": name, "version": version, "run_id": mv.run_id, "target": target, "as_of": str(as_of),
+        "inventory": inventory_record(target, features),
+        "rules": RulesBaseline().describe(),
+        "rows": {"fit": int(len(fit_df)), "out_of_time": int(len(eval_df)),
+                 "out_of_time_from": str(pd.Timestamp(eval_df["as_of"].min()).date()),
+                 "out_of_time_to": str(pd.Timestamp(eval_df["as_of"].max()).date())},
+        "metrics": {k: classification_metrics(y, p) for k, p in scores.items()},
+        "reliability": reliability_table(y, scores["model"]).to_dict(orient="records"),
+        "forbidden_features": forbidden_columns(features),
+    }
+    if target == "promise_kept":
+        data["truth"] = promise_truth(eval_df, scores, truth_dir)
+    else:
+        when = truth_as_of(truth_dir)
+        accounts = account_features_at(con, when, features) if when is not None else pd.DataFrame()
+        truth_scores = {k: m.predict_proba(accounts)[:, 1] for k, m in models.items()} if len(accounts) else {}
+        data["truth"] = pay_truth(accounts, truth_scores, truth_dir) if len(accounts) else {"comparable": False}
+    return data
+
+
+def _fmt(v) -> str:
+    return f"{v:.4f}" if isinstance(v, (float, np.floating)) and np.isfinite(v) else str(v)
+
+
+def _table(rows: list[dict], columns: list[str]) -> list[str]:
+    head = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    return head + ["| " + " | ".join(_fmt(r.get(c, "")) for c in columns) + " |" for r in rows]
+
+
+def _truth_lines(data: dict) -> list[str]:
+    t = data["truth"]
+    if not t.get("comparable"):
+        return ["Not comparable: no truth rows join this model's evaluation rows "
+                f"({t.get('rows', 0)} rows joined)."]
+    models = ("model", "logistic_regression", "rules_baseline")
+    if data["target"] == "promise_kept":
+        lines = [f"{t['rows']} matured out-of-time promises join `truth_promises` (of {t['eval_rows']}); "
+                 f"the training label agrees with the simulator's `kept` on {t['label_agrees_with_truth']:.1%}.", "",
+                 f"**Bayes AUC** (AUC of the true p_keep on the realised labels): **{t['bayes_auc']:.4f}**; "
+                 f"model AUC on the same rows {t['model_auc']:.4f} -> gap **{t['gap']:.4f}**.", ""]
+        rows = [{"scorer": "truth (p_keep)", "AUC (realised)": t["bayes_auc"], "expected AUC": t["bayes_expected_auc"]}]
+        rows += [{"scorer": k, "AUC (realised)": t[f"{k}_auc"], "expected AUC": t[f"{k}_expected_auc"]} for k in models]
+        return lines + _table(rows, ["scorer", "AUC (realised)", "expected AUC"])
+    lines = [f"{t['rows']} live accounts at the truth's as_of {t['truth_as_of']}, scored with features at that date. "
+             "The simulator stops at that date, so the 30 days after it are never realised: there is no label. "
+             "The comparison uses the **expected AUC** when outcomes are Bernoulli(truth). The truth is "
+             "`p_pay_30d_no_contact` (payment had nobody been contacted) while the model predicts payment under "
+             "the logged contact policy, so its mean is expected to sit above the truth's.", "",
+             f"**Bayes expected AUC**: **{t['bayes_expected_auc']:.4f}**; model {t['model_expected_auc']:.4f} -> "
+             f"gap **{t['expected_gap']:.4f}**. Mean truth p {t['mean_p_true']:.4f}.", ""]
+    rows = [{"scorer": "truth (p_pay_30d_no_contact)", "expected AUC": t["bayes_expected_auc"], "spearman": 1.0,
+             "mean p": t["mean_p_true"]}]
+    rows += [{"scorer": k, "expected AUC": t[f"{k}_expected_auc"], "spearman": t[f"{k}_spearman"],
+              "mean p": t[f"{k}_mean_p"]} for k in models]
+    return lines + _table(rows, ["scorer", "expected AUC", "spearman", "mean p"])
+
+
+def render_card(data: dict) -> str:
+    """The card of `card_data` as markdown."""
+    from models.inventory import inventory_markdown
+
+    m, r = data["metrics"], data["rows"]
+    policy = ("**passed**, no personal, protected or vulnerability feature is an input"
+              if not data["forbidden_features"] else f"**VIOLATED** by {data['forbidden_features']}")
+    lines = [
+        f"# Model card: {data['name']} v{data['version']} ({data['target']})", "",
+        f"Champion at as_of {data['as_of']}; MLflow run `{data['run_id']}`.", "",
+        "## Inventory record (SR 11-7)", "", inventory_markdown(data["inventory"]), "",
+        "## Out-of-time back-test", "",
+        f"Fitted on {r['fit']} rows; evaluated on {r['out_of_time']} rows with as_of from {r['out_of_time_from']} "
+        f"to {r['out_of_time_to']} (the last ~20% of dates, never seen in fitting). Baselines are fitted on the "
+        "same earlier rows.", "",
+        *_table([{"model": k, **v} for k, v in m.items()], ["model", *METRICS, "label_rate"]), "",
+        f"Gain over the rules baseline: AUC {m['model']['auc'] - m['rules_baseline']['auc']:+.4f}; over "
+        f"logistic regression: AUC {m['model']['auc'] - m['logistic_regression']['auc']:+.4f}.", "",
+        "Rules baseline (points, then a one-variable logistic fit): " + "; ".join(data["rules"]) + ".", "",
+        "## Calibration (out-of-time)", "",
+        f"Expected calibration error (10 equal-width bins): **{m['model']['ece']:.4f}**.", "",
+        *_table(data["reliability"], ["bin", "rows", "mean_predicted", "observed_rate", "gap"]), "",
+        "## Against the simulator's truth", "", *_truth_lines(data), "",
+        "## Feature policy", "",
+        f"Feature policy check: {policy}. {data['inventory']['feature_policy']}", "",
+    ]
+    return "\n".join(lines)
+
+
+def model_card(con, settings, as_of, truth_dir, targets=TARGETS, log_to_mlflow: bool = True) -> Path:
+    """Write `<reports_dir>/model_cards/<as_of>/<name>.md` (+ `.json`) per champion; returns the folder.
+
+    Input: `train_<target>` rows before `as_of`, the champions, the truth files in `truth_dir`.
+    Each card is also logged to its champion's MLflow run under `model_card/`.
+    """
+    from mlflow import MlflowClient
+
+    use_tracking(settings)
+    folder = Path(settings.reports_dir) / "model_cards" / str(as_of)
+    folder.mkdir(parents=True, exist_ok=True)
+    for target in targets:
+        data = card_data(con, settings, as_of, truth_dir, target)
+        md = folder / f"{data['name']}.md"
+        md.write_text(render_card(data), encoding="utf-8")
+        (folder / f"{data['name']}.json").write_text(json.dumps(data, indent=1, default=str), encoding="utf-8")
+        if log_to_mlflow:
+            MlflowClient().log_artifact(data["run_id"], str(md), "model_card")
+            MlflowClient().log_artifact(data["run_id"], str(md.with_suffix(".json")), "model_card")
+    return folder

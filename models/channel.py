@@ -1,0 +1,194 @@
+"""Channel response model (issue 5): per channel, the expected incremental 30-day payment of one
+contact through it versus no contact, net of the channel's cost, learned off-policy from the
+logged contact history and its recorded propensities.
+
+    X = load_training_frame(con)                       # models.channel_data
+    model = ChannelResponseModel().fit(X, X["paid_share_30d"], X["arm"], X["propensity"],
+                                       sample_weight=X["none_sample_weight"])
+    value = model.incremental_value(F, stake=F["past_due_amount"], costs=account_costs(F["currency"], costs))
+    best = model.best_channel(F, stake=..., costs=...)     # a channel, or "none"
+
+Why off-policy weighting: the historical (BAU) policy chose channels by days past due, so agent
+calls went to late, low-paying accounts; a model of "who paid after each channel" would credit
+the channel with the account mix. Each arm's outcome model is fit with inverse-propensity weights
+(1 / P(arm | account) under the logged policy, clipped), which reweights that arm's rows to look
+like the whole eligible population (a weighted T-learner). The logged propensity is used for
+contact arms; the history does not log "no contact", so P(no contact | x) is estimated with a
+classifier on eligible account-days (contacted vs not).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.build import FEATURE_COLUMNS
+from models.channel_data import ARMS
+from models.estimator import as_matrix
+from recobro.contract import CHANNELS
+
+OBJECTIVES = {"paid_share_30d": "cross_entropy", "paid_30d": "binary", "responded": "binary"}
+
+
+class ChannelResponseModel:
+    """Weighted T-learner on LightGBM: one outcome model per arm ('none' + each channel).
+
+    `fit(X, y, arm, propensity, sample_weight=None)`: `y` in [0, 1] (share of the past-due amount
+    paid in 30 days, or paid-anything); `arm` is 'none' or a channel; `propensity` is the logged
+    P(this arm) (NaN for 'none': then estimated). `weighting='ipw'` weights each row by
+    1 / max(propensity, `min_propensity`), capped at `max_weight` x the arm's median weight and
+    normalised to mean 1 within the arm; `weighting='none'` is the naive, uncorrected learner.
+    """
+
+    def __init__(self, features=None, arms=ARMS, weighting: str = "ipw", min_propensity: float = 0.01,
+                 max_weight: float = 10.0, objective: str = "cross_entropy", n_estimators: int = 60,
+                 learning_rate: float = 0.05, num_leaves: int = 7, min_child_samples: int = 200,
+                 reg_lambda: float = 5.0, seed: int = 7, num_threads: int = 2):
+        self.features = features
+        self.arms = arms
+        self.weighting = weighting
+        self.min_propensity = min_propensity
+        self.max_weight = max_weight
+        self.objective = objective
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.reg_lambda = reg_lambda
+        self.seed = seed
+        self.num_threads = num_threads
+
+    _PARAMS = ("features", "arms", "weighting", "min_propensity", "max_weight", "objective", "n_estimators",
+               "learning_rate", "num_leaves", "min_child_samples", "reg_lambda", "seed", "num_threads")
+
+    def get_params(self, deep: bool = True) -> dict:
+        return {k: getattr(self, k) for k in self._PARAMS}
+
+    def set_params(self, **params) -> "ChannelResponseModel":
+        for k, v in params.items():
+            if k not in self._PARAMS:
+                raise ValueError(f"unknown parameter {k!r}")
+            setattr(self, k, v)
+        return self
+
+    def _lgb_params(self, objective: str) -> dict:
+        return {"objective": objective, "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
+                "min_data_in_leaf": self.min_child_samples, "lambda_l2": self.reg_lambda, "seed": self.seed,
+                "deterministic": True, "num_threads": self.num_threads, "force_row_wise": True,
+                "verbosity": -1}
+
+    # fitting ------------------------------------------------------------------------------
+    def fit(self, X: pd.DataFrame, y, arm, propensity=None, sample_weight=None) -> "ChannelResponseModel":
+        import lightgbm as lgb
+
+        if self.weighting not in ("ipw", "none"):
+            raise ValueError(f"weighting must be 'ipw' or 'none', not {self.weighting!r}")
+        if self.weighting == "ipw" and propensity is None:
+            raise ValueError("weighting='ipw' needs the logged propensities")
+        y = np.asarray(y, dtype="float64")
+        arm = np.asarray(arm, dtype=object)
+        unknown = set(np.unique(arm)) - set(self.arms)
+        if unknown:
+            raise ValueError(f"arms {sorted(unknown)} are not in {self.arms}")
+        if np.any((y < 0) | (y > 1)) or np.isnan(y).any():
+            raise ValueError("y must lie in [0, 1]")
+        base = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype="float64")
+        self.feature_names_ = list(self.features if self.features is not None else FEATURE_COLUMNS)
+        M = as_matrix(X, self.feature_names_)
+        contacted = arm != "none"
+        if self.weighting == "ipw":
+            p = np.asarray(propensity, dtype="float64").copy()
+            if "none" in self.arms and (~contacted).any():
+                data = lgb.Dataset(M, contacted.astype(int), weight=base, feature_name=self.feature_names_)
+                self.contact_model_ = lgb.train(self._lgb_params("binary"), data, num_boost_round=100)
+                p[~contacted] = 1.0 - self.contact_model_.predict(M[~contacted])
+            self.propensity_ = np.clip(p, self.min_propensity, 1.0)
+            if not np.isfinite(self.propensity_).all():
+                raise ValueError("propensities must be finite for weighting='ipw'")
+            weights = base / self.propensity_
+        else:
+            self.propensity_ = None
+            weights = base.copy()
+        self.weights_ = self._clip_weights(weights, arm)
+        self.models_ = {}
+        self.arm_rows_ = {}
+        for a in self.arms:
+            sel = arm == a
+            if sel.sum() < 2 * self.min_child_samples:
+                continue  # too few decisions on this arm to learn from: it will be unavailable
+            data = lgb.Dataset(M[sel], y[sel], weight=self.weights_[sel], feature_name=self.feature_names_)
+            self.models_[a] = lgb.train(self._lgb_params(self.objective), data, num_boost_round=self.n_estimators)
+            self.arm_rows_[a] = int(sel.sum())
+        if "none" in self.arms and "none" not in self.models_:
+            raise ValueError("the no-contact arm needs rows: incremental value is measured against it")
+        self.n_features_in_ = len(self.feature_names_)
+        return self
+
+    def _clip_weights(self, weights: np.ndarray, arm: np.ndarray) -> np.ndarray:
+        """Cap each arm's weights at `max_weight` x its median, then normalise to mean 1 in the arm."""
+        out = np.empty_like(weights)
+        for a in np.unique(arm):
+            sel = arm == a
+            w = weights[sel]
+            w = np.minimum(w, self.max_weight * np.median(w))
+            out[sel] = w / w.mean()
+        return out
+
+    # prediction ---------------------------------------------------------------------------
+    def predict_outcomes(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Expected outcome (e.g. share of past-due paid in 30 days) per arm: one row per row of X.
+
+        Arms without a model (too few logged decisions) are NaN.
+        """
+        M = as_matrix(X, self.feature_names_)
+        out = {a: (self.models_[a].predict(M) if a in self.models_ else np.full(len(M), np.nan))
+               for a in self.arms}
+        return pd.DataFrame(out, index=X.index)
+
+    def uplift(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Per channel: expected outcome if contacted once on it minus with no contact."""
+        out = self.predict_outcomes(X)
+        if "none" not in out:
+            raise ValueError("uplift needs the no-contact arm; this model was fit without it")
+        return out[[a for a in self.arms if a != "none"]].sub(out["none"], axis=0)
+
+    def incremental_value(self, X: pd.DataFrame, stake, costs) -> pd.DataFrame:
+        """Per row and channel: uplift x `stake` − cost, in the stake's (local) currency.
+
+        `stake`: per-row amount the outcome scales to (past-due amount for a paid-share model).
+        `costs`: a per-channel mapping/Series, or a per-row DataFrame with one column per channel
+        (see `models.channel_data.account_costs`). NaN = channel not available.
+        """
+        up = self.uplift(X)
+        stake = np.asarray(stake, dtype="float64")[:, None]
+        if isinstance(costs, pd.DataFrame):
+            cost = costs.reindex(columns=up.columns).to_numpy(dtype="float64")
+        else:
+            cost = np.array([float(pd.Series(costs).get(c, np.nan)) for c in up.columns])[None, :]
+        return pd.DataFrame(up.to_numpy() * stake - cost, index=X.index, columns=up.columns)
+
+    def best_channel(self, X: pd.DataFrame, stake, costs, allowed: pd.DataFrame | None = None) -> pd.Series:
+        """Argmax channel of net incremental value; 'none' when no allowed channel is positive."""
+        value = self.incremental_value(X, stake, costs)
+        if allowed is not None:
+            value = value.where(allowed.reindex(columns=value.columns, fill_value=False).to_numpy())
+        v = value.to_numpy()
+        filled = np.where(np.isnan(v), -np.inf, v)
+        best = filled.argmax(axis=1)
+        top = filled[np.arange(len(v)), best]
+        return pd.Series(np.where(top > 0, value.columns.to_numpy()[best], "none"), index=X.index, name="channel")
+
+    def __repr__(self) -> str:
+        return f"ChannelResponseModel(weighting={self.weighting!r}, objective={self.objective!r})"
+
+
+def fit_channel_model(frame: pd.DataFrame, target: str = "paid_share_30d", **params) -> ChannelResponseModel:
+    """Fit on a `train_channel_response` frame (one row per logged decision)."""
+    params.setdefault("objective", OBJECTIVES[target])
+    model = ChannelResponseModel(**params)
+    arm = frame["arm"]
+    if "none" not in set(model.arms):
+        frame = frame[frame["arm"] != "none"]
+        arm = frame["arm"]
+    return model.fit(frame, frame[target].astype(float), arm, frame["propensity"],
+                     sample_weight=frame["none_sample_weight"])

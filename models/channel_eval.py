@@ -1,0 +1,265 @@
+"""Scoring the channel response model against the simulator's truth (issue 5).
+
+- `truth_agreement`: predicted vs true per-channel incremental value at as_of (`truth_accounts`).
+- `channel_swap_values`: play 30 days forward with common random numbers under policies that
+  contact exactly the accounts business-as-usual contacts each day and differ only in the channel:
+  BAU's own, the model's argmax, the truth's argmax (oracle), or a random allowed one; and
+  `captured_share` = (model − BAU) / (oracle − BAU) on net recovery.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from recobro.contract import CHANNELS
+
+VALUE_COLUMNS = [f"incremental_value_{c}" for c in CHANNELS]
+
+
+def account_index(account_id: pd.Series) -> np.ndarray:
+    """Simulator account number from an id like ACC-0000042."""
+    return account_id.str.slice(4).astype(np.int64).to_numpy() - 1
+
+
+def truth_agreement(predicted: pd.DataFrame, truth: pd.DataFrame) -> dict:
+    """Agreement of predicted net incremental value (columns = channels, index = account_id) with truth.
+
+    `truth` is `truth_accounts` (account_id, past_due, incremental_value_<channel>). Only accounts
+    with something past due at as_of. Returns pooled Pearson/Spearman over (account, channel),
+    the mean per-channel Spearman across accounts, the within-account Spearman of channel order,
+    and the share of accounts where the predicted best channel is the true best.
+    """
+    t = truth.set_index("account_id")
+    t = t[t["past_due"] > 0]
+    ids = predicted.index.intersection(t.index)
+    p = predicted.loc[ids, list(CHANNELS)].to_numpy(dtype=float)
+    v = t.loc[ids, VALUE_COLUMNS].to_numpy(dtype=float)
+    ok = np.isfinite(p) & np.isfinite(v)
+    pooled = pd.DataFrame({"p": p[ok], "v": v[ok]})
+    per_channel = {}
+    for k, c in enumerate(CHANNELS):
+        m = ok[:, k]
+        per_channel[c] = float(pd.Series(p[m, k]).corr(pd.Series(v[m, k]), method="spearman")) if m.sum() > 2 else np.nan
+    rank = pd.DataFrame(p).rank(axis=1).to_numpy(), pd.DataFrame(v).rank(axis=1).to_numpy()
+    within = np.nanmean([np.corrcoef(a, b)[0, 1] for a, b in zip(*rank) if np.std(a) > 0 and np.std(b) > 0])
+    best_agree = float(np.mean(np.nanargmax(np.where(ok, p, -np.inf), axis=1)
+                               == np.nanargmax(np.where(ok, v, -np.inf), axis=1)))
+    return {"accounts": int(len(ids)), "pearson_pooled": float(pooled["p"].corr(pooled["v"])),
+            "spearman_pooled": float(pooled["p"].corr(pooled["v"], method="spearman")),
+            "spearman_per_channel": per_channel,
+            "spearman_per_channel_mean": float(np.nanmean(list(per_channel.values()))),
+            "within_account_rank_corr": float(within), "best_channel_agreement": best_agree}
+
+
+# -- channel choosers: (state, accounts) -> value per channel (n, 6), higher is better ---------
+def oracle_values(state, account: np.ndarray) -> np.ndarray:
+    """True incremental value net of cost (USD) with today's state: what `reference.oracle` ranks by."""
+    from simulator import params as P
+    from simulator.value import channel_effects
+
+    w = state.world
+    cust = w.accounts.customer[account]
+    fx = np.array([P.FX[c] for c in P.COUNTRIES])[w.customers.country[cust]]
+    fx_eff = channel_effects(w.customers.reason[cust], w.customers.affinity[cust], w.customers.evening[cust],
+                             state.fatigue[cust], state.dpd[account] - 1, state.past_due[account],
+                             w.accounts.capacity[account], fx, state.allowed[cust])
+    return fx_eff["value_usd"]
+
+
+def model_values(uplift: np.ndarray, cost: np.ndarray, stake_unit: float = 100.0):
+    """Chooser from per-account predicted uplift (n_accounts, 6) and local unit cost (n_accounts, 6).
+
+    The stake is each account's past-due amount on the day (state.past_due is in cents).
+    """
+    def choose(state, account: np.ndarray) -> np.ndarray:
+        stake = state.past_due[account] / stake_unit
+        return uplift[account] * stake[:, None] - cost[account]
+    return choose
+
+
+def random_values(state, account: np.ndarray) -> np.ndarray:
+    return state.rng.random((len(account), len(CHANNELS)))
+
+
+def channel_swap(chooser, tally: dict | None = None):
+    """Policy: BAU's accounts, minutes and compliance, the channel chosen by `chooser`.
+
+    Vulnerable accounts keep BAU's channel (they are routed by rule, not by model). A channel is a
+    candidate only when the customer allows it and it breaks no rule today; if none does, BAU's.
+    With `tally`, adds up the truth's value (USD, `oracle_values`) of the channel chosen, of BAU's
+    channel and of the truth's best candidate over the same contacts: a noise-free score of choice.
+    """
+    from simulator.playforward import Actions
+    from simulator.reference import bau
+
+    def policy(state):
+        a = bau(state)
+        if len(a.account) == 0:
+            return a
+        cust = state.world.accounts.customer[a.account]
+        ok = state.allowed[cust].copy()
+        for c in range(len(CHANNELS)):
+            ok[:, c] &= state.compliant(Actions(a.account, np.full(len(a.account), c), a.minute))
+        ok[np.arange(len(a.account)), a.channel] = True  # BAU's own choice is always a candidate
+        if chooser is None:
+            channel = a.channel
+        else:
+            raw = chooser(state, a.account)
+            value = np.where(ok & np.isfinite(raw), raw, -np.inf)
+            channel = np.where(np.isfinite(value.max(axis=1)), value.argmax(axis=1), a.channel)
+        channel = np.where(state.vulnerable[a.account], a.channel, channel)
+        if tally is not None:
+            truth = oracle_values(state, a.account)
+            rows = np.arange(len(a.account))
+            best = np.where(state.vulnerable[a.account], a.channel, np.where(ok, truth, -np.inf).argmax(axis=1))
+            for key, ch in (("chosen", channel), ("bau", a.channel), ("oracle", best)):
+                tally[key] = tally.get(key, 0.0) + float(truth[rows, ch].sum())
+        return Actions(a.account, channel, a.minute)
+    return policy
+
+
+def channel_swap_values(world, holds, history, choosers: dict, days: int = 30, seed: int = 11) -> pd.DataFrame:
+    """One row per chooser (None = BAU): realised net, recovered and cost in USD over `days` (same luck
+    for all), and `ev_captured`: (truth value of the chosen channels − of BAU's) / (oracle's − BAU's),
+    summed over the contacts the policy sent."""
+    from simulator.playforward import play_forward
+
+    rows = []
+    for name, chooser in choosers.items():
+        tally: dict = {}
+        s = play_forward(world, holds, history, channel_swap(chooser, tally), days=days, seed=seed).summary
+        gain = tally.get("oracle", 0.0) - tally.get("bau", 0.0)
+        rows.append({"policy": name, **{k: s[k] for k in ("net_usd", "recovered_usd", "contact_cost_usd",
+                                                            "contacts", "violations", "paid_rate")},
+                     "ev_gain_usd": tally.get("chosen", 0.0) - tally.get("bau", 0.0), "ev_oracle_gain_usd": gain,
+                     "ev_captured": (tally.get("chosen", 0.0) - tally.get("bau", 0.0)) / gain if gain else np.nan})
+    return pd.DataFrame(rows).set_index("policy")
+
+
+def captured_share(values: pd.DataFrame, policy: str, bau: str = "bau", oracle: str = "oracle") -> float:
+    """(policy − BAU) / (oracle − BAU) on net recovery (USD)."""
+    net = values["net_usd"]
+    return float((net[policy] - net[bau]) / (net[oracle] - net[bau]))
+
+
+def scoring_frame(con, as_of) -> pd.DataFrame:
+    """Account features at `as_of` for every placed account (fct_account_features.sql), one row per account."""
+    from features.build import _as_date, account_features, stg_views
+
+    stg_views(con)
+    spine = """select account_id, cast($as_of as date) as as_of, null as promise_id from stg_accounts
+               where placed_at < timezone('UTC', cast($as_of as date) + interval 1 day)"""
+    account_features(con, spine, "work_channel_scoring", {"as_of": _as_date(as_of)})
+    frame = con.sql("select * from work_channel_scoring order by account_id").df()
+    con.execute("drop table if exists work_channel_scoring")
+    return frame
+
+
+def per_account(frame: pd.DataFrame, values: pd.DataFrame, n_accounts: int) -> np.ndarray:
+    """(n_accounts, 6) array in simulator account order from per-row `values` (NaN where unscored)."""
+    out = np.full((n_accounts, len(CHANNELS)), np.nan)
+    out[account_index(frame["account_id"])] = values[list(CHANNELS)].to_numpy(dtype=float)
+    return out
+
+
+def evaluate_against_truth(n_accounts: int = 3_000, history_days: int = 180, seed: int = 5, days: int = 30,
+                           play_seed: int = 11, workdir=None, none_sample: int = 3, model_params=None) -> dict:
+    """Simulate, ingest, build `train_channel_response`, fit, and score against truth and by play-forward.
+
+    Returns {"truth": truth_agreement(...), "policy": per-policy values, "captured": {policy: share},
+    "rows": training rows per arm, "model": the fitted model}. Policies: bau, oracle, model (IPW
+    T-learner), unweighted (same learner, no propensity correction), naive_response (argmax of
+    P(answer) among contacted rows, the "who happened to answer" model), random.
+    """
+    import tempfile
+    from datetime import date
+    from pathlib import Path
+
+    import duckdb
+
+    from ingestion import load_delivery
+    from models.channel import ChannelResponseModel, fit_channel_model
+    from models.channel_data import account_costs, channel_costs, channel_training_set, load_training_frame
+    from simulator import simulate, simulate_world
+
+    as_of = date(2026, 10, 31)
+    work = Path(workdir or tempfile.mkdtemp(prefix="recobro-channel-"))
+    simulate(n_accounts, history_days, seed, work / "delivery", work / "truth", end_date=as_of, fmt="parquet")
+    truth = pd.read_parquet(work / "truth" / "truth_accounts.parquet")
+    con = duckdb.connect()
+    try:
+        load_delivery(con, work / "delivery", validate=False)
+        channel_training_set(con, as_of, none_sample=none_sample)
+        train = load_training_frame(con)
+        costs = channel_costs(con)
+        scoring = scoring_frame(con, as_of)
+    finally:
+        con.close()
+    params = dict(model_params or {})
+    model = fit_channel_model(train, **params)
+    unweighted = fit_channel_model(train, **{**params, "weighting": "none"})
+    naive = fit_channel_model(train, target="responded", **{**params, "weighting": "none", "arms": CHANNELS})
+
+    cost = account_costs(scoring["currency"], costs)
+    stake = scoring["past_due_amount"].astype(float)
+    predicted = model.incremental_value(scoring, stake, cost).set_index(scoring["account_id"])
+    result = {"truth": truth_agreement(predicted, truth),
+              "truth_unweighted": truth_agreement(
+                  unweighted.incremental_value(scoring, stake, cost).set_index(scoring["account_id"]), truth),
+              "rows": train["arm"].value_counts().to_dict(), "model": model}
+
+    cost_arr = per_account(scoring, cost, n_accounts)
+    choosers = {
+        "bau": None, "oracle": oracle_values,
+        "model": model_values(per_account(scoring, model.uplift(scoring), n_accounts), cost_arr),
+        "unweighted": model_values(per_account(scoring, unweighted.uplift(scoring), n_accounts), cost_arr),
+        "naive_response": model_values(per_account(scoring, naive.predict_outcomes(scoring), n_accounts),
+                                       np.zeros_like(cost_arr), stake_unit=np.inf),
+        "random": random_values,
+    }
+    world, holds, history, _, _ = simulate_world(n_accounts, history_days, seed, as_of)
+    values = channel_swap_values(world, holds, history, choosers, days=days, seed=play_seed)
+    result["policy"] = values
+    result["captured"] = {p: captured_share(values, p) for p in values.index if p not in ("bau", "oracle")}
+    return result
+
+
+def empirical_channel_values(world, holds, history, seeds=(101, 102, 103, 104), days: int = 30,
+                             contact_day: int = 1) -> pd.DataFrame:
+    """Realised value of one contact today, per account and channel, by play-forward (USD).
+
+    For each channel: contact every eligible account (one per customer, where allowed and compliant)
+    once on forward day `contact_day` (default 1: the simulated history ends on a Saturday, and
+    several rule packs close on Sundays) at 12:00 local, and nobody on any other day for `days` − 1 days; versus contacting nobody. The
+    difference in recovered money (same luck per account: common random numbers), averaged over
+    `seeds`, minus the channel's unit cost. NaN where the account could not be contacted that way.
+    This is the simulator's own dynamics, as opposed to `simulator.value.channel_effects`' formula.
+    """
+    from simulator import params as P
+    from simulator.playforward import Actions, play_forward
+    from simulator.reference import _finish
+
+    n = len(world.accounts.customer)
+    fx = np.array([P.FX[c] for c in P.COUNTRIES])[world.customers.country[world.accounts.customer]]
+
+    def force(c, sent):
+        def policy(state):
+            if state.day != contact_day:
+                return Actions.none()
+            idx = np.flatnonzero(state.eligible & state.allowed[state.world.accounts.customer, c])
+            a = _finish(state, idx, np.full(len(idx), c), np.full(len(idx), 12 * 60), -idx.astype(float))
+            sent[a.account] = True
+            return a
+        return policy
+
+    out = np.zeros((n, len(CHANNELS)))
+    for seed in seeds:
+        base = play_forward(world, holds, history, lambda s: Actions.none(), days=days, seed=seed).recovered
+        for c in range(len(CHANNELS)):
+            sent = np.zeros(n, dtype=bool)
+            rec = play_forward(world, holds, history, force(c, sent), days=days, seed=seed).recovered
+            diff = (rec - base) / 100.0 / fx - P.CHANNEL_COST_USD[c]
+            out[:, c] += np.where(sent, diff, np.nan) / len(seeds)
+    ids = [f"ACC-{i + 1:07d}" for i in range(n)]
+    return pd.DataFrame(out, index=pd.Index(ids, name="account_id"), columns=list(CHANNELS))

@@ -1,0 +1,124 @@
+"""Evaluation against the simulator's ground truth: how far each model is from the Bayes AUC.
+
+The truth files (`truth_promises`, `truth_accounts` in `truth_dir`) are read with a private
+in-memory DuckDB connection and never enter the warehouse. Only ids and latent probabilities
+are read; nothing personal.
+
+- promise_kept: `truth_promises.p_keep` is the probability the simulator used for each
+  promise; promise ids join to `train_promise_kept.promise_id`. On the matured out-of-time
+  promises the Bayes AUC is the AUC of p_keep against the realised labels.
+- pay_30d: `truth_accounts.p_pay_30d_no_contact` is the probability of a payment in the 30 days
+  *after* the simulation's end date, had nobody been contacted. Those 30 days are never
+  simulated, so no realised label exists: the comparison uses the expected AUC when outcomes
+  are Bernoulli(truth), for the model and for the truth itself (the Bayes AUC).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def read_truth(truth_dir, name: str) -> pd.DataFrame:
+    """`truth_dir/<name>.parquet` or `.csv` as a DataFrame (FileNotFoundError if neither exists)."""
+    import duckdb
+
+    truth_dir = Path(truth_dir)
+    for ext, reader in (("parquet", "read_parquet"), ("csv", "read_csv_auto")):
+        path = truth_dir / f"{name}.{ext}"
+        if path.is_file():
+            with duckdb.connect() as con:
+                return con.execute(f"select * from {reader}(?)", [str(path)]).df()
+    raise FileNotFoundError(f"no {name}.parquet or {name}.csv in {truth_dir}")
+
+
+def promise_truth(eval_df: pd.DataFrame, scores: dict[str, np.ndarray], truth_dir) -> dict:
+    """Model AUCs next to the Bayes AUC on the out-of-time promises the truth marks as matured.
+
+    `eval_df` has promise_id and label; `scores` maps a model label to its probabilities on
+    eval_df's rows. Returns counts, AUCs on realised labels, expected AUCs and the gap.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    from models.evaluate import expected_auc
+
+    truth = read_truth(truth_dir, "truth_promises")
+    truth = truth.loc[truth["matured"].astype(bool), ["promise_id", "p_keep", "kept"]]
+    rows = eval_df[["promise_id", "label"]].reset_index(drop=True).assign(
+        **{f"score_{k}": v for k, v in scores.items()}).merge(truth, on="promise_id", how="inner")
+    out = {"rows": int(len(rows)), "eval_rows": int(len(eval_df)), "comparable": len(rows) > 0}
+    if rows.empty or rows["label"].nunique() < 2:
+        out["comparable"] = False
+        return out
+    y, p_true = rows["label"].to_numpy(), rows["p_keep"].to_numpy(dtype="float64")
+    out.update(label_agrees_with_truth=float((rows["kept"].astype(bool) == (y == 1)).mean()),
+               mean_p_true=float(p_true.mean()), label_rate=float(y.mean()),
+               bayes_auc=float(roc_auc_score(y, p_true)), bayes_expected_auc=expected_auc(p_true, p_true))
+    for k in scores:
+        s = rows[f"score_{k}"].to_numpy()
+        out[f"{k}_auc"] = float(roc_auc_score(y, s))
+        out[f"{k}_expected_auc"] = expected_auc(s, p_true)
+    if "model" in scores:
+        out["gap"] = out["bayes_auc"] - out["model_auc"]
+        out["expected_gap"] = out["bayes_expected_auc"] - out["model_expected_auc"]
+    return out
+
+
+def pay_truth(features: pd.DataFrame, scores: dict[str, np.ndarray], truth_dir) -> dict:
+    """Model rankings against `truth_accounts.p_pay_30d_no_contact` on the truth's as_of.
+
+    `features` has account_id (the accounts scored at the truth's as_of, open balance);
+    `scores` maps a model label to probabilities on its rows. Only live accounts (truth p > 0)
+    are compared. Returns counts, expected AUCs, the Bayes expected AUC, rank correlation.
+    """
+    from scipy.stats import spearmanr
+
+    from models.evaluate import expected_auc
+
+    truth = read_truth(truth_dir, "truth_accounts")[["account_id", "as_of", "p_pay_30d_no_contact"]]
+    rows = features[["account_id"]].reset_index(drop=True).assign(
+        **{f"score_{k}": v for k, v in scores.items()}).merge(truth, on="account_id", how="inner")
+    rows = rows[rows["p_pay_30d_no_contact"] > 0]
+    out = {"rows": int(len(rows)), "truth_as_of": str(pd.Timestamp(truth["as_of"].iloc[0]).date()) if len(truth) else None,
+           "realised_labels": False, "comparable": len(rows) > 1}
+    if len(rows) < 2:
+        return out
+    p_true = rows["p_pay_30d_no_contact"].to_numpy(dtype="float64")
+    out.update(mean_p_true=float(p_true.mean()), bayes_expected_auc=expected_auc(p_true, p_true))
+    for k in scores:
+        s = rows[f"score_{k}"].to_numpy()
+        out[f"{k}_expected_auc"] = expected_auc(s, p_true)
+        out[f"{k}_mean_p"] = float(s.mean())
+        out[f"{k}_spearman"] = float(spearmanr(s, p_true).statistic)
+    if "model" in scores:
+        out["expected_gap"] = out["bayes_expected_auc"] - out["model_expected_auc"]
+    return out
+
+
+def truth_as_of(truth_dir):
+    """The as_of of `truth_accounts` (the simulation's end date), or None when the file has no rows."""
+    truth = read_truth(truth_dir, "truth_accounts")
+    return pd.Timestamp(truth["as_of"].iloc[0]).date() if len(truth) else None
+
+
+def account_features_at(con, as_of, columns) -> pd.DataFrame:
+    """Account features at `as_of` for accounts with a balance: from `fct_account_features` when
+    it holds that date, else built into a temp table from the feature SQL (features.build)."""
+    cols = ", ".join(f'cast("{c}" as double) as "{c}"' for c in columns)
+    has_fct = con.execute("select count(*) from information_schema.tables where table_name = "
+                          "'fct_account_features'").fetchall()[0][0]
+    table = "fct_account_features"
+    if not has_fct or not con.execute(f"select count(*) from {table} where as_of = cast(? as date)",
+                                      [str(as_of)]).fetchall()[0][0]:
+        from features.build import account_features, stg_views
+
+        stg_views(con)
+        spine = ("select account_id, cast($as_of as date) as as_of, null as promise_id from stg_accounts "
+                 "where placed_at < timezone('UTC', cast($as_of as date) + interval 1 day)")
+        table = account_features(con, spine, "work_card_features", {"as_of": as_of})
+    df = con.execute(f"select cast(account_id as varchar) as account_id, {cols} from {table} "
+                     f"where as_of = cast(? as date) and balance > 0 order by account_id", [str(as_of)]).df()
+    con.execute("drop table if exists work_card_features")
+    return df

@@ -1,0 +1,159 @@
+"""Model behaviour tests and the model card on a small simulated portfolio (Made-With-ML style).
+
+One portfolio (3,000 accounts x 240 days) is simulated, ingested, featurised and trained once
+for the module (~30 s): directional, invariance and minimum-functionality checks on the
+trained promise_kept and pay_30d champions, then the model card against the simulator's truth.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import numpy as np
+import pytest
+
+from recobro.settings import Settings
+
+AS_OF = date(2026, 10, 31)
+ACCOUNTS, DAYS, SEED = 3_000, 240, 5
+
+
+@pytest.fixture(scope="module")
+def portfolio(tmp_path_factory):
+    from features.build import fct_account_features, training_set
+    from ingestion import load_delivery
+    from models.registry import load_champion
+    from models.train import train_models
+    from recobro.warehouse import connect
+    from simulator import simulate
+
+    home = tmp_path_factory.mktemp("portfolio") / "home"
+    with pytest.MonkeyPatch.context() as mp:
+        for var in ("RECOBRO_CONFIG", "RECOBRO_MLFLOW_TRACKING_URI", "RECOBRO_MLFLOW_ARTIFACTS_DIR"):
+            mp.delenv(var, raising=False)
+        mp.setenv("RECOBRO_HOME", str(home))
+        settings = Settings.load(config_file=home / "absent.toml").ensure_dirs()
+        simulate(ACCOUNTS, DAYS, SEED, home / "delivery", settings.truth_dir, end_date=AS_OF)
+        con = connect(settings)
+        load_delivery(con, home / "delivery", validate=False)
+        for target in ("pay_30d", "promise_kept"):
+            training_set(con, target, AS_OF)
+        fct_account_features(con, AS_OF)
+        trained = {t.target: t for t in train_models(con, settings, AS_OF)}
+        yield {"settings": settings, "con": con, "trained": trained,
+               "promise": load_champion(settings, "recobro_promise_kept")[0],
+               "pay": load_champion(settings, "recobro_pay_propensity")[0]}
+        con.close()
+
+
+def promise_rows(portfolio):
+    return portfolio["con"].sql("select * from train_promise_kept order by promise_id").df()
+
+
+def account_rows(portfolio):
+    return portfolio["con"].sql("select * from fct_account_features where balance > 0 order by account_id").df()
+
+
+def test_directional_broken_promise_yesterday_never_raises_p_kept(portfolio):
+    X = promise_rows(portfolio)
+    model = portfolio["promise"]
+    before = model.predict_proba(X)[:, 1]
+    after = model.predict_proba(X.assign(promises_broken=X["promises_broken"] + 1,
+                                         days_since_last_broken_promise=1.0))[:, 1]
+    up = after - before
+    # holds for every row because training constrains both features (models.train.MONOTONE_CONSTRAINTS)
+    assert (up <= 1e-12).all(), f"{np.mean(up > 1e-12):.1%} of promises rose, by up to {up.max():.4f}"
+    assert up.mean() < -0.005
+
+
+def test_directional_more_days_past_due_lowers_payment(portfolio):
+    X = account_rows(portfolio)
+    pay = portfolio["pay"]
+    later = pay.predict_proba(X.assign(dpd=X["dpd"] + 60, past_due_installments=X["past_due_installments"] + 2))[:, 1]
+    assert later.mean() < pay.predict_proba(X)[:, 1].mean()
+
+
+def test_invariance_identifiers_change_nothing(portfolio):
+    from models.score import score_frame
+
+    X = account_rows(portfolio)
+    base = score_frame(X, portfolio["promise"], portfolio["pay"])
+    renamed = X.assign(account_id="ACC-X" + X["account_id"].str[-6:],
+                       customer_id=X["customer_id"].sample(frac=1, random_state=1).to_numpy())
+    other = score_frame(renamed, portfolio["promise"], portfolio["pay"])
+    cols = ["p_promise_kept", "p_pay_30d", "risk_tier", "reason_1", "reason_2", "reason_3"]
+    assert base[cols].equals(other[cols])
+    P = promise_rows(portfolio)
+    np.testing.assert_array_equal(portfolio["promise"].predict_proba(P),
+                                  portfolio["promise"].predict_proba(P.assign(promise_id="PRM-X", account_id="ACC-X")))
+
+
+def test_minimum_functionality_good_payer_beats_bad_payer(portfolio):
+    X = account_rows(portfolio)
+    typical = X.median(numeric_only=True)
+    good = typical.copy()
+    good.update({"dpd": 3, "past_due_installments": 0, "past_due_to_principal": 0.0, "payments_30d": 2,
+                 "payments_90d": 4, "payments_total": 8, "paid_share_of_principal": 0.6,
+                 "payment_amount_30d_to_principal": 0.1, "payment_amount_90d_to_principal": 0.25,
+                 "days_since_last_payment": 3, "promises_made": 3, "promises_kept": 3, "promises_broken": 0,
+                 "promise_kept_rate": 1.0, "days_since_last_broken_promise": np.nan})
+    bad = typical.copy()
+    bad.update({"dpd": 170, "past_due_installments": 6, "past_due_to_principal": 0.5, "payments_30d": 0,
+                "payments_90d": 0, "payments_total": 0, "paid_share_of_principal": 0.0,
+                "payment_amount_30d_to_principal": 0.0, "payment_amount_90d_to_principal": 0.0,
+                "days_since_last_payment": np.nan, "promises_made": 3, "promises_kept": 0, "promises_broken": 3,
+                "promise_kept_rate": 0.0, "days_since_last_broken_promise": 5})
+    import pandas as pd
+
+    rows = pd.DataFrame([good, bad])
+    for model in (portfolio["pay"], portfolio["promise"]):
+        p_good, p_bad = model.predict_proba(rows)[:, 1]
+        assert p_good > p_bad + 0.1, (model.feature_names_[:3], p_good, p_bad)
+
+
+def test_inventory_record_is_on_the_registered_models(portfolio):
+    from mlflow import MlflowClient
+
+    from models.inventory import read_inventory
+
+    for t in portfolio["trained"].values():
+        record = read_inventory(t.name)
+        assert {"purpose", "owner", "prohibited_uses", "limits", "features", "feature_policy"} <= set(record)
+        assert "dpd" in record["features"].split(",") and "GDPR art. 22" in record["prohibited_uses"]
+        description = MlflowClient().get_registered_model(t.name).description
+        assert "**Prohibited uses.**" in description and "**Owner.**" in description
+
+
+def test_model_card_against_truth(portfolio):
+    from mlflow import MlflowClient
+
+    from models.card import model_card
+
+    settings = portfolio["settings"]
+    folder = model_card(portfolio["con"], settings, AS_OF, settings.truth_dir)
+    for t in portfolio["trained"].values():
+        text = (folder / f"{t.name}.md").read_text(encoding="utf-8")
+        data = json.loads((folder / f"{t.name}.json").read_text(encoding="utf-8"))
+        for section in ("## Inventory record", "## Out-of-time back-test", "## Calibration",
+                        "## Against the simulator's truth", "## Feature policy", "rules_baseline",
+                        "logistic_regression", "Prohibited uses"):
+            assert section in text, section
+        assert "Feature policy check: **passed**" in text and data["forbidden_features"] == []
+        m = data["metrics"]
+        assert m["model"]["auc"] > 0.6 and m["model"]["ece"] < 0.1
+        assert m["model"]["auc"] > m["rules_baseline"]["auc"]
+        assert sum(r["rows"] for r in data["reliability"]) == data["rows"]["out_of_time"]
+        truth = data["truth"]
+        assert truth["comparable"]
+        if t.target == "promise_kept":
+            assert "Bayes AUC" in text and truth["rows"] > 100
+            assert truth["bayes_auc"] > truth["model_auc"] - 0.02  # nobody beats the truth by much
+        else:
+            assert "Bayes expected AUC" in text and truth["realised_labels"] is False
+            assert truth["bayes_expected_auc"] > truth["model_expected_auc"]
+            assert truth["model_spearman"] > 0.3
+        artifacts = {a.path for a in MlflowClient().list_artifacts(t.run_id, "model_card")}
+        assert f"model_card/{t.name}.md" in artifacts
+        text_lower = text.lower()
+        assert "acc-0" not in text_lower and "cus-0" not in text_lower  # no row identifiers
