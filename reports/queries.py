@@ -70,6 +70,11 @@ def history_relation(con: duckdb.DuckDBPyConnection, name: str, as_of: dt.date) 
     return None
 
 
+def sql_relation(name: str, relations: dict[str, str]) -> str:
+    """`reports/sql/<name>.sql` as a parenthesised subquery, its `{placeholders}` filled from `relations`."""
+    return "(" + (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8").format_map(relations) + ")"
+
+
 def run_sql(
     con: duckdb.DuckDBPyConnection,
     name: str,

@@ -13,7 +13,7 @@ import duckdb
 
 from reports import plots
 from reports.monitoring import psi, psi_advice, psi_band
-from reports.queries import has_table, history_relation, run_sql
+from reports.queries import has_table, history_relation, run_sql, sql_relation
 
 PUBLISHED = {
     "scores": {"as_of", "account_id", "p_pay_30d", "p_promise_kept", "promise_kept_model", "pay_model"},
@@ -67,6 +67,8 @@ def header_section(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dict:
 def kpi_section(con: duckdb.DuckDBPyConnection, as_of: dt.date, eligible: int | None) -> dict:
     """DOMAIN.md §3 KPIs over the 30 days ending at as_of, by channel and by currency."""
     rels, missing = _history(con, as_of, "contacts", "promises", "ledger", "accounts")
+    if "ledger" in rels:
+        rels["payments"] = sql_relation("visible_payments", rels)
     params = {"as_of": as_of, "eligible_accounts": eligible}
     out: dict = {
         "available": True,

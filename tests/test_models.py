@@ -7,6 +7,8 @@ module (MLflow's first sqlite migration costs a few seconds) and shared, in file
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -68,13 +70,12 @@ def build_tables(con, seed: int = 11) -> None:
     write(con, "fct_account_features", fct)
 
 
-@pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    """Settings, a warehouse with synthetic tables and a registry trained once for the module."""
-    from models.train import train_models
+@contextmanager
+def synthetic_warehouse(tmp_path_factory, name: str):
+    """Settings rooted in a fresh RECOBRO_HOME, and an open warehouse holding the synthetic tables."""
     from recobro.warehouse import connect
 
-    home = tmp_path_factory.mktemp("models") / "home"
+    home = tmp_path_factory.mktemp(name) / "home"
     with pytest.MonkeyPatch.context() as mp:
         for var in ("RECOBRO_CONFIG", "RECOBRO_MLFLOW_TRACKING_URI", "RECOBRO_MLFLOW_ARTIFACTS_DIR"):
             mp.delenv(var, raising=False)
@@ -82,9 +83,20 @@ def env(tmp_path_factory):
         settings = Settings.load(config_file=home / "absent.toml").ensure_dirs()
         con = connect(settings)
         build_tables(con)
+        try:
+            yield settings, con
+        finally:
+            con.close()
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    """Settings, a warehouse with synthetic tables and a registry trained once for the module."""
+    from models.train import train_models
+
+    with synthetic_warehouse(tmp_path_factory, "models") as (settings, con):
         trained = train_models(con, settings, AS_OF, feature_columns=FEATURES.get)
         yield {"settings": settings, "con": con, "trained": {t.target: t for t in trained}}
-        con.close()
 
 
 def test_training_registers_champions_and_logs_runs(env):

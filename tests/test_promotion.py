@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recobro.settings import Settings
-from test_models import AS_OF, FEATURES, build_tables, write
+from test_models import AS_OF, FEATURES, synthetic_warehouse, write
 
 PAY = "recobro_pay_propensity"
 WEAKER = ["dpd", "payments_90d", "days_since_last_payment", "contacts_30d"]  # no balance
@@ -20,22 +19,13 @@ WEAKER = ["dpd", "payments_90d", "days_since_last_payment", "contacts_30d"]  # n
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     from models.train import train_models
-    from recobro.warehouse import connect
 
-    home = tmp_path_factory.mktemp("promotion") / "home"
-    with pytest.MonkeyPatch.context() as mp:
-        for var in ("RECOBRO_CONFIG", "RECOBRO_MLFLOW_TRACKING_URI", "RECOBRO_MLFLOW_ARTIFACTS_DIR"):
-            mp.delenv(var, raising=False)
-        mp.setenv("RECOBRO_HOME", str(home))
-        settings = Settings.load(config_file=home / "absent.toml").ensure_dirs()
-        con = connect(settings)
-        build_tables(con)
+    with synthetic_warehouse(tmp_path_factory, "promotion") as (settings, con):
         con.execute("create table keep_train_pay_30d as select * from train_pay_30d")
         train_models(con, settings, AS_OF, targets=("promise_kept",), feature_columns=FEATURES.get)
         [crippled] = train_models(con, settings, AS_OF, targets=("pay_30d",), feature_columns=lambda t: WEAKER)
         assert (crippled.version, crippled.alias) == ("1", "champion")
         yield {"settings": settings, "con": con}
-        con.close()
 
 
 def train_challenger(env, features=None, shuffle_labels: bool = False):

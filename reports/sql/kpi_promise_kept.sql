@@ -12,28 +12,8 @@ promises as (
     select * from {promises}
 ),
 
-ledger as (
-    select * from {ledger}
-),
-
-visible_ledger as (
-    select ledger.*
-    from ledger, params
-    where ledger.posted_at < params.window_end
-      and ledger.effective_date <= params.as_of
-),
-
-reversed as (
-    select distinct reverses_entry_id as entry_id
-    from visible_ledger
-    where entry_type = 'reversal' and reverses_entry_id is not null
-),
-
 payments as (
-    select account_id, effective_date, amount
-    from visible_ledger
-    where entry_type = 'payment'
-      and not exists (select 1 from reversed where reversed.entry_id = visible_ledger.entry_id)
+    select * from {payments}
 ),
 
 matured as (

@@ -13,8 +13,8 @@ accounts as (
     select * from {accounts}
 ),
 
-ledger as (
-    select * from {ledger}
+visible_payments as (
+    select * from {payments}
 ),
 
 contacts as (
@@ -27,26 +27,11 @@ placed as (
     where accounts.placed_at < params.window_end
 ),
 
-visible_ledger as (
-    select ledger.*
-    from ledger, params
-    where ledger.posted_at < params.window_end
-      and ledger.effective_date <= params.as_of
-),
-
-reversed as (
-    select distinct reverses_entry_id as entry_id
-    from visible_ledger
-    where entry_type = 'reversal' and reverses_entry_id is not null
-),
-
 payments as (
-    select placed.currency, visible_ledger.effective_date, visible_ledger.amount
-    from visible_ledger
+    select placed.currency, visible_payments.effective_date, visible_payments.amount
+    from visible_payments
     inner join placed using (account_id)
-    where visible_ledger.entry_type = 'payment'
-      and visible_ledger.effective_date >= cast(placed.placed_at as date)
-      and not exists (select 1 from reversed where reversed.entry_id = visible_ledger.entry_id)
+    where visible_payments.effective_date >= cast(placed.placed_at as date)
 ),
 
 collected as (
