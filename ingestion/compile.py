@@ -1,14 +1,18 @@
 """Generate the per-table SQL of a load from the contract and the rule list.
 
 Every statement is set-based; temp tables are named `ingest_<step>_<table>` and live only for
-the load's transaction.
+the load's transaction. A table's rows to judge are this delivery's rows (`_is_new`) plus the
+rows still waiting in `pending_<table>` for a parent; `_rid` numbers them within the load.
 """
 
 from __future__ import annotations
 
 from recobro.contract import PERSONAL_COLUMNS, TABLES, Column
 
-from ingestion.rules import PHONE_CHANNELS, Rule, rules_for
+from ingestion.rules import PARENT_RULES, PHONE_CHANNELS, rules_for
+
+_PARENT = "(" + ", ".join(f"'{r}'" for r in PARENT_RULES) + ")"
+META = "_load_id, _source_file, _source_row, _arrived_at"
 
 
 def _phone(expr: str) -> str:
@@ -30,18 +34,67 @@ def _normalised(table: str, col: Column) -> str:
     return f"try_cast({raw} as {col.type})"
 
 
+def _plain(table: str, col: Column) -> bool:
+    """A VARCHAR column kept as its trimmed text: its typed value *is* its source text."""
+    return col.type == "VARCHAR" and _normalised(table, col) == f"{col.name}__raw"
+
+
+def source_text(table: str, column: str) -> str:
+    """The column of `ingest_typed_<table>` holding `column`'s trimmed source text."""
+    col = next(c for c in TABLES[table].columns if c.name == column)
+    return column if _plain(table, col) else f"{column}__raw"
+
+
+def _predicate(table: str, predicate: str) -> str:
+    # plain text columns are stored once, under their contract name
+    for col in TABLES[table].columns:
+        if _plain(table, col):
+            predicate = predicate.replace(f"t.{col.name}__raw", f"t.{col.name}")
+    return predicate
+
+
+def pending_ddl(table: str) -> str:
+    """`pending_<table>`: rows waiting for a parent, as canonical source text, with their origin."""
+    cols = ", ".join(f"{c.name} varchar" for c in TABLES[table].columns)
+    return (f"create table if not exists pending_{table} (_load_id varchar, _source_file varchar, "
+            f"_source_row bigint, _arrived_at timestamptz, {cols})")
+
+
 def typed_sql(table: str) -> str:
-    """`ingest_typed_<table>`: one row per source row; typed, normalised contract columns,
-    each beside its trimmed source text `<col>__raw`, plus `_payload` (hash of the typed row)."""
+    """`ingest_typed_<table>`: one row per row to judge; typed, normalised contract columns,
+    each beside its trimmed source text `<col>__raw` (plain text columns only once, see
+    `source_text`), plus `_payload` (hash of the typed row)."""
     cols = TABLES[table].columns
+    names = ", ".join(c.name for c in cols)
     raws = ", ".join(f"nullif(trim({c.name}), '') as {c.name}__raw" for c in cols)
-    typed = ", ".join(f"{_normalised(table, c)} as {c.name}" for c in cols)
+    typed = ", ".join(f"{_normalised(table, c)} as {c.name}" for c in cols if not _plain(table, c))
+    kept = ", ".join(f"{c.name}__raw as {c.name}" if _plain(table, c) else f"{c.name}__raw, {c.name}" for c in cols)
     return f"""
 create or replace temp table ingest_typed_{table} as
-with src as (select _source_row, {raws} from ingest_src_{table}),
+with new_rows as (
+    -- origin columns stay null for this delivery's rows (see `origin`): cheaper than a copy per row
+    select true as _is_new, null::varchar as _load_id, null::varchar as _source_file,
+           _source_row, null::timestamptz as _arrived_at, {names}
+    from ingest_src_{table}
+),
+parked as (
+    select false as _is_new, {META}, {names} from pending_{table}
+),
+-- _rid: the file row for this delivery's rows, negative for the (few) pending rows
+src as (
+    select _source_row as _rid, _is_new, {META}, {raws} from new_rows
+    union all
+    select -row_number() over () as _rid, _is_new, {META}, {raws} from parked
+),
 typed as (select *, {typed} from src)
-select *, {payload_sql(table)} as _payload from typed
+select _rid, _is_new, {META}, {kept}, {payload_sql(table)} as _payload from typed
 """
+
+
+def origin(column: str, alias: str = "t") -> str:
+    """A row's load, file or arrival: its own for a pending row, this load's for a new one."""
+    param = {"_load_id": "$load_id", "_source_file": "$source_file", "_arrived_at": "$arrived_at"}[column]
+    return f"coalesce({alias}.{column}, {param})"
 
 
 def payload_sql(table: str, alias: str = "") -> str:
@@ -52,98 +105,171 @@ def payload_sql(table: str, alias: str = "") -> str:
 
 
 def failures_sql(table: str) -> str:
-    """`ingest_fail_<table>`: one row per failing source row and rule (row rules only)."""
-    parts = [
-        f"select t._source_row, '{r.column}' as column_name, '{r.rule_id}' as rule_id, "
-        f"'{_quote(r.description)}' as reason from ingest_typed_{table} t where {r.predicate}"
-        for r in rules_for(table) if r.predicate is not None
-    ]
-    return f"create or replace temp table ingest_fail_{table} as\n" + "\nunion all\n".join(parts)
+    """`ingest_fail_<table>`: one row per failing row and rule (row rules only), in one scan:
+    each row gets the list of rules it fails; rows that fail none are dropped at once."""
+    rules = [r for r in rules_for(table) if r.predicate is not None]
+    checks = ", ".join(f"case when {_predicate(table, r.predicate)} then {i} end" for i, r in enumerate(rules))
+    meta = ", ".join(f"({i}, '{r.column}', '{r.rule_id}', '{_quote(r.description)}')" for i, r in enumerate(rules))
+    return f"""
+create or replace temp table ingest_fail_{table} as
+with checked as (
+    select t._rid, list_filter([{checks}], lambda x: x is not null) as failed from ingest_typed_{table} t
+),
+failing as (
+    select _rid, unnest(failed) as rule_no from checked where len(failed) > 0
+),
+rules (rule_no, column_name, rule_id, reason) as (values {meta})
+select f._rid, r.column_name, r.rule_id, r.reason from failing f join rules r on r.rule_no = f.rule_no
+"""
 
 
 def classify_sql(table: str) -> str:
-    """`ingest_class_<table>`: one row per rule-passing source row with its fate:
-    accepted, duplicate (same key and payload, in the file or warehouse) or key_conflict."""
+    """`ingest_class_<table>`: one row per row to judge that is NOT simply accepted, with its fate:
+    duplicate (same key and payload, in the load or warehouse), key_conflict, pending (waits for
+    a parent) or quarantined. Every other row of `ingest_typed_<table>` is accepted; keeping only
+    the exceptions keeps this table small. `in_warehouse` marks keys already in raw_<table>;
+    `moves_raw` marks keys whose warehouse row is now in conflict and leaves raw_<table>."""
     key = TABLES[table].key
     return f"""
 create or replace temp table ingest_class_{table} as
-with passing as (
-    select t._source_row, t.{key} as key, t._payload
-    from ingest_typed_{table} t
-    where not exists (select 1 from ingest_fail_{table} f where f._source_row = t._source_row)
+with failed as (
+    select _rid, bool_and(rule_id in {_PARENT}) as only_parent from ingest_fail_{table} group by _rid
 ),
-in_file as (
-    select key, count(distinct _payload) as n_payloads, min(_source_row) as first_row
-    from passing group by key
+passing as (
+    select t._rid, t._is_new, t.{key} as key, t._payload
+    from ingest_typed_{table} t anti join failed f on f._rid = t._rid
+),
+repeated as (
+    select key, min(_payload) <> max(_payload) as differs, min(_rid) as first_rid
+    from passing group by key having count(*) > 1
 ),
 in_warehouse as (
     select r.{key} as key, {payload_sql(table, 'r')} as _payload
-    from raw_{table} r where r.{key} in (select key from passing)
+    from raw_{table} r semi join passing p on p.key = r.{key}
 ),
-final as (
+conflicted as (
+    select k.key from key_conflicts k semi join passing p on p.key = k.key where k.table_name = '{table}'
+),
+judged as (
     select
-        p._source_row,
+        p._rid,
+        p._is_new,
         p.key,
         case
+            when c.key is not null then 'key_conflict'
             when w.key is not null and w._payload = p._payload then 'duplicate'
             when w.key is not null then 'key_conflict'
-            when f.n_payloads > 1 then 'key_conflict'
-            when p._source_row > f.first_row then 'duplicate'
+            when f.differs then 'key_conflict'
+            when p._rid > f.first_rid then 'duplicate'
             else 'accepted'
         end as fate,
         case
-            when w.key is not null then 'key already loaded with a different payload'
-            else 'key repeats in the file with different payloads'
+            when c.key is not null then 'key is in conflict: it was delivered with different payloads'
+            when w.key is not null then 'key already loaded with a different payload: both versions quarantined'
+            else 'key repeats in the load with different payloads'
         end as conflict_reason,
+        w.key is not null as in_warehouse,
+        c.key is null and w.key is not null and w._payload <> p._payload as moves_raw,
     from passing p
-    join in_file f on f.key = p.key
+    left join repeated f on f.key = p.key
     left join in_warehouse w on w.key = p.key
+    left join conflicted c on c.key = p.key
+    where f.key is not null or w.key is not null or c.key is not null
+),
+final as (
+    select * from judged where fate <> 'accepted'
+    union all
+    select f._rid, t._is_new, null, case when f.only_parent then 'pending' else 'quarantined' end, null, false, false
+    from failed f join ingest_typed_{table} t on t._rid = f._rid
 )
 select * from final
 """
 
 
+def _record(table: str, alias: str, from_typed: bool) -> str:
+    """JSON of a row's source text (from ingest_typed) or values (from raw) with personal values redacted."""
+    parts = []
+    for c in TABLES[table].columns:
+        value = f"{alias}.{source_text(table, c.name)}" if from_typed else f"{alias}.{c.name}::varchar"
+        parts.append(f"{c.name} := case when {value} is null then null else '<redacted>' end"
+                     if c.name in PERSONAL_COLUMNS else f"{c.name} := {value}")
+    return f"to_json(struct_pack({', '.join(parts)}))::varchar"
+
+
 def quarantine_sql(table: str) -> str:
-    """Insert rule failures and key conflicts into `quarantine`, personal values redacted."""
-    cols = TABLES[table].columns
-    record = ", ".join(
-        f"{c.name} := case when t.{c.name}__raw is null then null else '<redacted>' end"
-        if c.name in PERSONAL_COLUMNS else f"{c.name} := t.{c.name}__raw"
-        for c in cols
-    )
+    """Insert into `quarantine`: every failure of this delivery's rows; for re-judged pending rows,
+    their new non-parent failures; every key conflict. Personal values are redacted."""
     key = TABLES[table].key
     return f"""
 insert into quarantine
 with fails as (
-    select _source_row, column_name, rule_id, reason from ingest_fail_{table}
+    select f._rid, f.column_name, f.rule_id, f.reason
+    from ingest_fail_{table} f
+    join ingest_typed_{table} t on t._rid = f._rid
+    join ingest_class_{table} c on c._rid = f._rid
+    where t._is_new or (c.fate = 'quarantined' and f.rule_id not in {_PARENT})
     union all
-    select _source_row, '{key}', 'key_conflict', conflict_reason
+    select _rid, '{key}', 'key_conflict', conflict_reason
     from ingest_class_{table} where fate = 'key_conflict'
 )
-select $load_id, '{table}', $source_file, f._source_row, f.column_name, f.rule_id, f.reason,
-       to_json(struct_pack({record}))::varchar
-from fails f join ingest_typed_{table} t on t._source_row = f._source_row
+select $load_id, '{table}', {origin('_source_file')}, t._source_row, f.column_name, f.rule_id, f.reason,
+       {_record(table, 't', True)}
+from fails f join ingest_typed_{table} t on t._rid = f._rid
 """
 
 
+def conflict_sql(table: str) -> list[str]:
+    """Keys delivered with two payloads: the warehouse version joins the new one in quarantine,
+    leaves raw_<table>, and the key is listed in `key_conflicts` so no later version wins."""
+    key = TABLES[table].key
+    moving = f"select key from ingest_class_{table} where moves_raw"
+    return [
+        f"""insert into quarantine
+select $load_id, '{table}', r._source_file, r._source_row, '{key}', 'key_conflict',
+       'key delivered again with a different payload: both versions quarantined', {_record(table, 'r', False)}
+from raw_{table} r where r.{key} in ({moving})""",
+        f"""insert into key_conflicts
+select distinct '{table}', key, $load_id from ingest_class_{table}
+where fate = 'key_conflict' and key not in (select key from key_conflicts where table_name = '{table}')""",
+        f"delete from raw_{table} where {key} in ({moving})",
+    ]
+
+
+def pending_sql(table: str) -> list[str]:
+    """Rewrite `pending_<table>` with the rows still waiting; log the ones that stopped waiting."""
+    cols = ", ".join(f"t.{source_text(table, c.name)}" for c in TABLES[table].columns)
+    return [
+        f"""insert into pending_resolutions
+select '{table}', {origin('_load_id')}, {origin('_source_file')}, t._source_row, $load_id, coalesce(c.fate, 'accepted')
+from ingest_typed_{table} t left join ingest_class_{table} c on c._rid = t._rid
+where not t._is_new and coalesce(c.fate, 'accepted') <> 'pending'""",
+        f"delete from pending_{table}",
+        f"""insert into pending_{table}
+select {origin('_load_id')}, {origin('_source_file')}, t._source_row, {origin('_arrived_at')}, {cols}
+from ingest_typed_{table} t join ingest_class_{table} c on c._rid = t._rid and c.fate = 'pending'""",
+    ]
+
+
 def insert_raw_sql(table: str) -> str:
-    """Append the accepted rows to `raw_<table>` with their audit columns."""
+    """Append the accepted rows to `raw_<table>` with their audit columns (a released pending row
+    keeps the load, file, row and arrival time it came with)."""
     names = [c.name for c in TABLES[table].columns]
     return f"""
 insert into raw_{table} ({', '.join(names)}, _load_id, _arrived_at, _source_file, _source_row)
-select {', '.join('t.' + n for n in names)}, $load_id, $arrived_at, $source_file, t._source_row
+select {', '.join('t.' + n for n in names)}, {origin('_load_id')}, {origin('_arrived_at')}, {origin('_source_file')},
+       t._source_row
 from ingest_typed_{table} t
-join ingest_class_{table} c on c._source_row = t._source_row and c.fate = 'accepted'
-order by t._source_row
+anti join ingest_class_{table} c on c._rid = t._rid
 """
 
 
 def duplicates_sql(table: str) -> str:
-    """Record exact duplicates in `duplicate_audit` (one row per duplicate source row)."""
+    """Record exact duplicates in `duplicate_audit` (one row per duplicate row)."""
     return f"""
 insert into duplicate_audit
-select $load_id, '{table}', $source_file, _source_row, key
-from ingest_class_{table} where fate = 'duplicate'
+select $load_id, '{table}', {origin('_source_file')}, t._source_row, c.key
+from ingest_class_{table} c join ingest_typed_{table} t on t._rid = c._rid
+where c.fate = 'duplicate'
 """
 
 
@@ -152,4 +278,5 @@ def _quote(text: str) -> str:
 
 
 def drop_temp_sql(table: str) -> list[str]:
-    return [f"drop table if exists ingest_{step}_{table}" for step in ("src", "typed", "fail", "class")]
+    return [f"drop view if exists ingest_src_{table}"] + [
+        f"drop table if exists ingest_{step}_{table}" for step in ("typed", "fail", "class")]

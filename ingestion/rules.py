@@ -9,6 +9,8 @@ delivery or from an earlier load.
 `expectation` is the Great Expectations counterpart (class name, kwargs, optional row
 condition `(column, op, value)`), or None where GE cannot express the rule on one table
 (cross-table references, parse and time-zone checks that the typed table already settled).
+
+Batch rules (whole-delivery checks that stop a load) live in `ingestion.batch`.
 """
 
 from __future__ import annotations
@@ -35,8 +37,16 @@ class Rule:
     expectation: tuple | None = None
 
 
+# Rules that fail only because a parent row has not arrived yet: such a row waits in
+# `pending_<table>` and is judged again on every later load (order independence).
+PARENT_RULES = ("known_customer", "known_account")
+
+
 def _exists(parent: str, key: str, column: str | None = None) -> str:
-    return f"exists (select 1 from raw_{parent} p where p.{key} = t.{column or key})"
+    # A parent whose key is in conflict is known (just not trusted): its children do not wait for it.
+    col = f"t.{column or key}"
+    return (f"(exists (select 1 from raw_{parent} p where p.{key} = {col}) or "
+            f"exists (select 1 from key_conflicts k where k.table_name = '{parent}' and k.key = {col}))")
 
 
 def _column_rules(table: str, col: Column) -> list[Rule]:

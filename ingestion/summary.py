@@ -16,6 +16,8 @@ class TableLoad:
     rows_accepted: int
     rows_quarantined: int
     rows_duplicate: int
+    rows_pending: int = 0  # of rows_quarantined: waiting for a parent, judged again on every load
+    rows_released: int = 0  # rows of earlier loads that stopped waiting in this load and were accepted
 
     @property
     def reconciles(self) -> bool:
@@ -37,6 +39,8 @@ class LoadSummary:
     unknown_files: list[str] = field(default_factory=list)
     data_quality_holds: int = 0
     ge_failures: int | None = None  # None when validation was not run
+    released: dict[str, int] = field(default_factory=dict)  # pending rows of earlier loads accepted now
+    pending: dict[str, int] = field(default_factory=dict)  # rows waiting for a parent after this load
 
     def table(self, name: str) -> TableLoad:
         return next(t for t in self.tables if t.table == name)
@@ -46,8 +50,9 @@ class LoadSummary:
         return sum(t.rows_quarantined for t in self.tables)
 
     def __str__(self) -> str:
-        head = ("table", "rows_in", "accepted", "quarantined", "duplicate")
-        rows = [(t.table, t.rows_in, t.rows_accepted, t.rows_quarantined, t.rows_duplicate) for t in self.tables]
+        head = ("table", "rows_in", "accepted", "quarantined", "duplicate", "pending", "released")
+        rows = [(t.table, t.rows_in, t.rows_accepted, t.rows_quarantined, t.rows_duplicate, t.rows_pending,
+                 t.rows_released) for t in self.tables]
         widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
         fmt = "  ".join(("{:<%d}" if i == 0 else "{:>%d}") % w for i, w in enumerate(widths))
         lines = [f"load {self.load_id} ({self.delivery}): {self.status}", fmt.format(*head)]
@@ -56,6 +61,10 @@ class LoadSummary:
             lines.append(f"data-quality holds: {self.data_quality_holds} account(s)")
         if self.ge_failures is not None:
             lines.append(f"great expectations: {self.ge_failures} failed expectation(s)")
+        if any(self.released.values()):
+            lines.append("released from pending: " + ", ".join(f"{k} {v}" for k, v in self.released.items() if v))
+        if any(self.pending.values()):
+            lines.append("waiting for a parent: " + ", ".join(f"{k} {v}" for k, v in self.pending.items() if v))
         if self.unknown_files:
             lines.append(f"ignored files: {', '.join(self.unknown_files)}")
         return "\n".join(lines)

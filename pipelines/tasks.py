@@ -20,8 +20,9 @@ from recobro.warehouse import warehouse
 def load_delivery(settings: Settings, delivery_dir: Path, run_expectations: bool = True):
     from ingestion import load_delivery as _load
 
+    docs = settings.home / "data_docs" if run_expectations else None
     with warehouse(settings) as con:
-        return _load(con, Path(delivery_dir), validate=run_expectations)
+        return _load(con, Path(delivery_dir), validate=run_expectations, data_docs_dir=docs)
 
 
 @task(name="build-account-features", cache_policy=NO_CACHE)

@@ -49,3 +49,36 @@ create table if not exists ge_results (
     success boolean,
     unexpected_count bigint,
 );
+
+-- Keys delivered with two different payloads (in one load or across loads): no version wins,
+-- every version is in quarantine, and later versions of the key are quarantined too.
+create table if not exists key_conflicts (
+    table_name varchar,
+    key varchar,
+    load_id varchar,
+);
+
+-- One row per pending row (waiting for a parent) that a later load judged again.
+create table if not exists pending_resolutions (
+    table_name varchar,
+    -- the row's own load, file and row
+    load_id varchar,
+    source_file varchar,
+    source_row bigint,
+    resolved_by_load_id varchar,
+    -- accepted, duplicate, key_conflict or quarantined
+    fate varchar,
+);
+
+-- One row per load x batch rule x table checked (also for loads the rules rejected).
+create table if not exists batch_rule_results (
+    load_id varchar,
+    delivery varchar,
+    table_name varchar,
+    rule_id varchar,
+    observed double,
+    threshold double,
+    passed boolean,
+    detail varchar,
+    checked_at timestamptz,
+);

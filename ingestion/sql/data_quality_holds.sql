@@ -1,4 +1,5 @@
 -- One row per account with a quarantined money row (ledger or promises) in this load.
+-- A row only waiting for its account (known_account) is not a wrong amount: no hold for it.
 insert into data_quality_holds
 with money_fails as (
     select
@@ -7,6 +8,7 @@ with money_fails as (
     from quarantine
     where load_id = $load_id
       and table_name in ('ledger', 'promises')
+      and rule_id <> 'known_account'
 ),
 final as (
     select

@@ -1,0 +1,109 @@
+"""Ingestion at scale: `python -m benchmarks ingest [--accounts N] [--days D] [--repeat R]`.
+
+The simulator writes one delivery of N accounts (default 200,000; the issue's target is
+1,000,000); it is cached under `--workdir` so a rerun skips the simulation. Reported, measured
+side by side in the same run on the same files, each into a fresh warehouse file:
+
+- bare load: `create table <t> as select * from read_csv('<t>.csv')` for the seven files;
+- validated ingest: `ingestion.load_delivery(validate=False)`: contract, typing, every row
+  rule, duplicates and key conflicts, quarantine, pending parents, batch rules, audit tables,
+  data-quality holds and person keys, in one transaction (target <= 2x the bare load);
+- with `--expectations`, the same plus the Great Expectations suite (reported separately).
+
+Wall time is the best of `--repeat` runs; CPU seconds are shown too, as the machine is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+END = date(2026, 10, 31)
+ARRIVED = datetime(2026, 11, 1, 6, tzinfo=timezone.utc)
+TARGET_RATIO = 2.0
+
+
+def simulated_delivery(workdir: Path, accounts: int, days: int, seed: int) -> Path:
+    """A cached simulated delivery folder (written once per size and seed)."""
+    from simulator import simulate
+
+    folder = workdir / f"sim-{accounts}x{days}-seed{seed}"
+    done = folder / ".complete"
+    if not done.exists():
+        simulate(accounts, days, seed, folder / "delivery", folder / "truth", end_date=END)
+        done.write_text("ok\n")
+    return folder / "delivery"
+
+
+def bare_load(db: Path, delivery: Path) -> int:
+    """Plain DuckDB: every CSV into a table with type sniffing and nothing else; returns rows."""
+    import duckdb
+
+    with duckdb.connect(str(db)) as con:
+        rows = 0
+        for path in sorted(delivery.glob("*.csv")):
+            con.execute(f"create table {path.stem} as select * from read_csv('{path}')")
+            rows += con.execute(f"select count(*) from {path.stem}").fetchall()[0][0]
+        return rows
+
+
+def validated_load(db: Path, delivery: Path, expectations: bool = False):
+    import duckdb
+
+    from ingestion import load_delivery
+
+    with duckdb.connect(str(db)) as con:
+        return load_delivery(con, delivery, ARRIVED, validate=expectations)
+
+
+def _timed(fn, *args, **kwargs):
+    wall, cpu = time.perf_counter(), time.process_time()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks ingest", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--accounts", type=int, default=200_000)
+    parser.add_argument("--days", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each load; the best is reported")
+    parser.add_argument("--expectations", action="store_true", help="also time the run with the GE suite")
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "recobro-bench-ingest")
+    args = parser.parse_args(argv)
+
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    delivery = simulated_delivery(args.workdir, args.accounts, args.days, args.seed)
+    size_mb = sum(p.stat().st_size for p in delivery.glob("*.csv")) / 1e6
+    print(f"delivery: {args.accounts:,} accounts x {args.days} days, {size_mb:,.0f} MB of CSV "
+          f"(ready in {time.perf_counter() - started:.1f}s)")
+
+    runs = {"bare": [], "validated": [], "expectations": []}
+    for i in range(args.repeat):
+        # alternate which goes first so neither always gets the warm file cache
+        order = ("bare", "validated") if i % 2 == 0 else ("validated", "bare")
+        for kind in order + (("expectations",) if args.expectations else ()):
+            db = args.workdir / f"{kind}.duckdb"
+            for p in (db, db.with_suffix(".duckdb.wal")):
+                p.unlink(missing_ok=True)
+            if kind == "bare":
+                rows, wall, cpu = _timed(bare_load, db, delivery)
+            else:
+                summary, wall, cpu = _timed(validated_load, db, delivery, kind == "expectations")
+                rows = sum(t.rows_in for t in summary.tables)
+            runs[kind].append((wall, cpu, rows))
+
+    print(f"{'load':<24}{'rows':>12}{'wall s':>10}{'cpu s':>10}{'rows/s':>12}")
+    best = {k: min(v) for k, v in runs.items() if v}
+    for kind, (wall, cpu, rows) in best.items():
+        print(f"{kind:<24}{rows:>12,}{wall:>10.2f}{cpu:>10.2f}{rows / wall:>12,.0f}")
+    ratio = best["validated"][0] / best["bare"][0]
+    print(f"validated / bare (wall): {ratio:.2f}x (target <= {TARGET_RATIO:.1f}x)")
+    if "expectations" in best:
+        print(f"with expectations / bare (wall): {best['expectations'][0] / best['bare'][0]:.2f}x")
+    return 0
