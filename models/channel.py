@@ -12,9 +12,15 @@ Why off-policy weighting: the historical (BAU) policy chose channels by days pas
 calls went to late, low-paying accounts; a model of "who paid after each channel" would credit
 the channel with the account mix. Each arm's outcome model is fit with inverse-propensity weights
 (1 / P(arm | account) under the logged policy, clipped), which reweights that arm's rows to look
-like the whole eligible population (a weighted T-learner). The logged propensity is used for
-contact arms; the history does not log "no contact", so P(no contact | x) is estimated with a
-classifier on eligible account-days (contacted vs not).
+like the whole eligible population. The logged propensity is used for contact arms; the history
+does not log "no contact", so P(no contact | x) is estimated with a classifier on eligible
+account-days (contacted vs not). `learner='residual'` (default) fits one pooled baseline and
+per-arm models of the deviation from it; `learner='t'` is the plain T-learner (one outcome model
+per arm). Channel effects are a few points (DOMAIN.md §4): differencing two independent models
+is mostly noise, the shared baseline removes most of it, and the arm models are kept short
+(`arm_estimators`, default 10 boosting rounds) so each arm's deviation is shrunk towards the
+pooled baseline: with six noisy per-channel estimates, an unshrunk argmax picks whichever
+channel's noise is largest (the winner's curse).
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ OBJECTIVES = {"paid_share_30d": "cross_entropy", "paid_30d": "binary", "responde
 
 
 class ChannelResponseModel:
-    """Weighted T-learner on LightGBM: one outcome model per arm ('none' + each channel).
+    """IPW-weighted multi-arm outcome learner on LightGBM: arms are 'none' + each channel.
 
     `fit(X, y, arm, propensity, sample_weight=None)`: `y` in [0, 1] (share of the past-due amount
     paid in 30 days, or paid-anything); `arm` is 'none' or a channel; `propensity` is the logged
@@ -40,12 +46,14 @@ class ChannelResponseModel:
     normalised to mean 1 within the arm; `weighting='none'` is the naive, uncorrected learner.
     """
 
-    def __init__(self, features=None, arms=ARMS, weighting: str = "ipw", min_propensity: float = 0.01,
+    def __init__(self, features=None, arms=ARMS, learner: str = "residual", weighting: str = "ipw",
+                 min_propensity: float = 0.01,
                  max_weight: float = 10.0, objective: str = "cross_entropy", n_estimators: int = 60,
                  learning_rate: float = 0.05, num_leaves: int = 7, min_child_samples: int = 200,
-                 reg_lambda: float = 5.0, seed: int = 7, num_threads: int = 2):
+                 reg_lambda: float = 5.0, arm_estimators: int | None = 10, seed: int = 7, num_threads: int = 2):
         self.features = features
         self.arms = arms
+        self.learner = learner
         self.weighting = weighting
         self.min_propensity = min_propensity
         self.max_weight = max_weight
@@ -55,11 +63,13 @@ class ChannelResponseModel:
         self.num_leaves = num_leaves
         self.min_child_samples = min_child_samples
         self.reg_lambda = reg_lambda
+        self.arm_estimators = arm_estimators
         self.seed = seed
         self.num_threads = num_threads
 
-    _PARAMS = ("features", "arms", "weighting", "min_propensity", "max_weight", "objective", "n_estimators",
-               "learning_rate", "num_leaves", "min_child_samples", "reg_lambda", "seed", "num_threads")
+    _PARAMS = ("features", "arms", "learner", "weighting", "min_propensity", "max_weight", "objective", "n_estimators",
+               "learning_rate", "num_leaves", "min_child_samples", "reg_lambda", "arm_estimators", "seed",
+               "num_threads")
 
     def get_params(self, deep: bool = True) -> dict:
         return {k: getattr(self, k) for k in self._PARAMS}
@@ -110,14 +120,26 @@ class ChannelResponseModel:
             self.propensity_ = None
             weights = base.copy()
         self.weights_ = self._clip_weights(weights, arm)
+        if self.learner not in ("t", "residual"):
+            raise ValueError(f"learner must be 't' or 'residual', not {self.learner!r}")
+        target, objective, rounds = y, self.objective, self.n_estimators
+        self.base_model_ = None
+        if self.learner == "residual":
+            # one pooled baseline for every arm (weighted so each arm counts as the whole population),
+            # then each arm learns only its small deviation from it: far less variance than
+            # differencing two independently fit outcome models
+            data = lgb.Dataset(M, y, weight=self.weights_, feature_name=self.feature_names_)
+            self.base_model_ = lgb.train(self._lgb_params(self.objective), data, num_boost_round=self.n_estimators)
+            target, objective = y - self.base_model_.predict(M), "regression"
+            rounds = self.arm_estimators if self.arm_estimators is not None else max(10, self.n_estimators // 2)
         self.models_ = {}
         self.arm_rows_ = {}
         for a in self.arms:
             sel = arm == a
             if sel.sum() < 2 * self.min_child_samples:
                 continue  # too few decisions on this arm to learn from: it will be unavailable
-            data = lgb.Dataset(M[sel], y[sel], weight=self.weights_[sel], feature_name=self.feature_names_)
-            self.models_[a] = lgb.train(self._lgb_params(self.objective), data, num_boost_round=self.n_estimators)
+            data = lgb.Dataset(M[sel], target[sel], weight=self.weights_[sel], feature_name=self.feature_names_)
+            self.models_[a] = lgb.train(self._lgb_params(objective), data, num_boost_round=rounds)
             self.arm_rows_[a] = int(sel.sum())
         if "none" in self.arms and "none" not in self.models_:
             raise ValueError("the no-contact arm needs rows: incremental value is measured against it")
@@ -141,8 +163,9 @@ class ChannelResponseModel:
         Arms without a model (too few logged decisions) are NaN.
         """
         M = as_matrix(X, self.feature_names_)
-        out = {a: (self.models_[a].predict(M) if a in self.models_ else np.full(len(M), np.nan))
-               for a in self.arms}
+        base = self.base_model_.predict(M) if self.base_model_ is not None else 0.0
+        out = {a: (np.clip(base + self.models_[a].predict(M), 0.0, 1.0) if a in self.models_
+                   else np.full(len(M), np.nan)) for a in self.arms}
         return pd.DataFrame(out, index=X.index)
 
     def uplift(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -192,3 +215,35 @@ def fit_channel_model(frame: pd.DataFrame, target: str = "paid_share_30d", **par
         arm = frame["arm"]
     return model.fit(frame, frame[target].astype(float), arm, frame["propensity"],
                      sample_weight=frame["none_sample_weight"])
+
+
+def evaluate_against_truth(*args, **kwargs) -> dict:
+    """See `models.channel_eval.evaluate_against_truth` (simulate, fit, score against truth, play forward)."""
+    from models.channel_eval import evaluate_against_truth as run
+
+    return run(*args, **kwargs)
+
+
+def score_channels(features: pd.DataFrame, model: ChannelResponseModel, costs: pd.DataFrame,
+                   allowed: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per-channel score columns for `scores`: one row per row of `features` (account x as_of).
+
+    `features`: `fct_account_features` rows (needs account_id, currency, past_due_amount and the
+    model's features); `costs`: `models.channel_data.channel_costs(con)`. Columns: account_id,
+    uplift_<channel> (expected extra share of the past-due amount paid in 30 days),
+    incremental_value_<channel> (local currency, net of the unit cost), best_channel ('none' when
+    no allowed channel pays for itself).
+    """
+    from models.channel_data import account_costs
+
+    stake = features["past_due_amount"].astype("float64")
+    cost = account_costs(features["currency"], costs)
+    up = model.uplift(features)
+    value = model.incremental_value(features, stake, cost)
+    out = pd.DataFrame({"account_id": features["account_id"].to_numpy()}, index=features.index)
+    for c in up.columns:
+        out[f"uplift_{c}"] = up[c]
+    for c in value.columns:
+        out[f"incremental_value_{c}"] = value[c]
+    out["best_channel"] = model.best_channel(features, stake, cost, allowed=allowed)
+    return out

@@ -40,7 +40,8 @@ def truth_agreement(predicted: pd.DataFrame, truth: pd.DataFrame) -> dict:
     per_channel = {}
     for k, c in enumerate(CHANNELS):
         m = ok[:, k]
-        per_channel[c] = float(pd.Series(p[m, k]).corr(pd.Series(v[m, k]), method="spearman")) if m.sum() > 2 else np.nan
+        per_channel[c] = (float(pd.Series(p[m, k]).corr(pd.Series(v[m, k]), method="spearman"))
+                          if m.sum() > 2 else np.nan)
     rank = pd.DataFrame(p).rank(axis=1).to_numpy(), pd.DataFrame(v).rank(axis=1).to_numpy()
     within = np.nanmean([np.corrcoef(a, b)[0, 1] for a, b in zip(*rank) if np.std(a) > 0 and np.std(b) > 0])
     best_agree = float(np.mean(np.nanargmax(np.where(ok, p, -np.inf), axis=1)
@@ -75,6 +76,13 @@ def model_values(uplift: np.ndarray, cost: np.ndarray, stake_unit: float = 100.0
     def choose(state, account: np.ndarray) -> np.ndarray:
         stake = state.past_due[account] / stake_unit
         return uplift[account] * stake[:, None] - cost[account]
+    return choose
+
+
+def fixed_values(score: np.ndarray):
+    """Chooser from a fixed per-account score (n_accounts, 6), e.g. a response model's P(answer)."""
+    def choose(state, account: np.ndarray) -> np.ndarray:
+        return score[account]
     return choose
 
 
@@ -119,22 +127,26 @@ def channel_swap(chooser, tally: dict | None = None):
     return policy
 
 
-def channel_swap_values(world, holds, history, choosers: dict, days: int = 30, seed: int = 11) -> pd.DataFrame:
-    """One row per chooser (None = BAU): realised net, recovered and cost in USD over `days` (same luck
-    for all), and `ev_captured`: (truth value of the chosen channels − of BAU's) / (oracle's − BAU's),
-    summed over the contacts the policy sent."""
+def channel_swap_values(world, holds, history, choosers: dict, days: int = 30, seeds=(11,)) -> pd.DataFrame:
+    """One row per chooser (None = BAU), averaged over play `seeds` (each seed: the same luck for every
+    policy): realised net, recovered and cost in USD over `days`, and `ev_captured` =
+    (truth value of the chosen channels − of BAU's) / (oracle's − BAU's) over the contacts sent."""
     from simulator.playforward import play_forward
 
     rows = []
-    for name, chooser in choosers.items():
-        tally: dict = {}
-        s = play_forward(world, holds, history, channel_swap(chooser, tally), days=days, seed=seed).summary
-        gain = tally.get("oracle", 0.0) - tally.get("bau", 0.0)
-        rows.append({"policy": name, **{k: s[k] for k in ("net_usd", "recovered_usd", "contact_cost_usd",
-                                                            "contacts", "violations", "paid_rate")},
-                     "ev_gain_usd": tally.get("chosen", 0.0) - tally.get("bau", 0.0), "ev_oracle_gain_usd": gain,
-                     "ev_captured": (tally.get("chosen", 0.0) - tally.get("bau", 0.0)) / gain if gain else np.nan})
-    return pd.DataFrame(rows).set_index("policy")
+    for seed in np.atleast_1d(seeds):
+        for name, chooser in choosers.items():
+            tally: dict = {}
+            s = play_forward(world, holds, history, channel_swap(chooser, tally), days=days, seed=int(seed)).summary
+            rows.append({"policy": name, "seed": int(seed),
+                         **{k: s[k] for k in ("net_usd", "recovered_usd", "contact_cost_usd", "contacts",
+                                              "violations", "paid_rate")},
+                         "ev_gain_usd": tally.get("chosen", 0.0) - tally.get("bau", 0.0),
+                         "ev_oracle_gain_usd": tally.get("oracle", 0.0) - tally.get("bau", 0.0)})
+    frame = pd.DataFrame(rows)
+    out = frame.drop(columns="seed").groupby("policy", sort=False).mean()
+    out["ev_captured"] = out["ev_gain_usd"] / out["ev_oracle_gain_usd"]
+    return out
 
 
 def captured_share(values: pd.DataFrame, policy: str, bau: str = "bau", oracle: str = "oracle") -> float:
@@ -164,13 +176,14 @@ def per_account(frame: pd.DataFrame, values: pd.DataFrame, n_accounts: int) -> n
 
 
 def evaluate_against_truth(n_accounts: int = 3_000, history_days: int = 180, seed: int = 5, days: int = 30,
-                           play_seed: int = 11, workdir=None, none_sample: int = 3, model_params=None) -> dict:
+                           play_seeds=(11,), workdir=None, none_sample: int = 3, model_params=None) -> dict:
     """Simulate, ingest, build `train_channel_response`, fit, and score against truth and by play-forward.
 
     Returns {"truth": truth_agreement(...), "policy": per-policy values, "captured": {policy: share},
     "rows": training rows per arm, "model": the fitted model}. Policies: bau, oracle, model (IPW
-    T-learner), unweighted (same learner, no propensity correction), naive_response (argmax of
-    P(answer) among contacted rows, the "who happened to answer" model), random.
+    learner, `model_params`), unweighted (same learner, no propensity correction), naive_response
+    (argmax of P(answer) among contacted rows, the "who happened to answer" model), sms_first
+    (SMS whenever allowed: a one-line rule, for scale), random.
     """
     import tempfile
     from datetime import date
@@ -214,12 +227,12 @@ def evaluate_against_truth(n_accounts: int = 3_000, history_days: int = 180, see
         "bau": None, "oracle": oracle_values,
         "model": model_values(per_account(scoring, model.uplift(scoring), n_accounts), cost_arr),
         "unweighted": model_values(per_account(scoring, unweighted.uplift(scoring), n_accounts), cost_arr),
-        "naive_response": model_values(per_account(scoring, naive.predict_outcomes(scoring), n_accounts),
-                                       np.zeros_like(cost_arr), stake_unit=np.inf),
+        "naive_response": fixed_values(per_account(scoring, naive.predict_outcomes(scoring), n_accounts)),
+        "sms_first": fixed_values(np.tile(-np.arange(len(CHANNELS), dtype=float), (n_accounts, 1))),
         "random": random_values,
     }
     world, holds, history, _, _ = simulate_world(n_accounts, history_days, seed, as_of)
-    values = channel_swap_values(world, holds, history, choosers, days=days, seed=play_seed)
+    values = channel_swap_values(world, holds, history, choosers, days=days, seeds=play_seeds)
     result["policy"] = values
     result["captured"] = {p: captured_share(values, p) for p in values.index if p not in ("bau", "oracle")}
     return result
@@ -231,8 +244,8 @@ def empirical_channel_values(world, holds, history, seeds=(101, 102, 103, 104), 
 
     For each channel: contact every eligible account (one per customer, where allowed and compliant)
     once on forward day `contact_day` (default 1: the simulated history ends on a Saturday, and
-    several rule packs close on Sundays) at 12:00 local, and nobody on any other day for `days` − 1 days; versus contacting nobody. The
-    difference in recovered money (same luck per account: common random numbers), averaged over
+    several rule packs close on Sundays) at 12:00 local and nobody on any other day, versus contacting
+    nobody at all. The difference in recovered money (same luck per account: common random numbers), averaged over
     `seeds`, minus the channel's unit cost. NaN where the account could not be contacted that way.
     This is the simulator's own dynamics, as opposed to `simulator.value.channel_effects`' formula.
     """
