@@ -240,3 +240,11 @@ def test_truth_has_per_channel_effects_net_of_cost(delivery):
     # contacting stale data only costs; somebody is worth an SMS; letters rarely pay for themselves
     assert (value["sms"][stale] <= 0).all() and (value["sms"] > 0).any()
     assert (value["letter"] > 0).mean() < (value["sms"] > 0).mean()
+
+
+@pytest.mark.parametrize("n_accounts", [1, 5, 12])
+def test_tiny_portfolios_simulate(tmp_path, n_accounts):
+    """A portfolio too small to give every country a customer still writes a whole delivery."""
+    counts = simulate(n_accounts, 20, 3, tmp_path / "d", tmp_path / "t")
+    assert counts["accounts"] == n_accounts
+    assert {p.stem for p in (tmp_path / "d").iterdir()} >= set(TABLES)
