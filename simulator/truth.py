@@ -69,11 +69,20 @@ def truth_accounts(world: World, history: History, accounts: pd.DataFrame) -> pd
                                               c.evening[cust], fatigue) for h in RESPONSE_HOURS], axis=0)
         frame[f"p_respond_{ch}"] = np.round(np.where(reachable[:, k] & live, p, 0.0), 6)
     fx = np.array([P.FX[x] for x in P.COUNTRIES])[c.country[cust]]
-    effects = channel_effects(reason, c.affinity[cust], c.evening[cust], fatigue, days_unpaid,
-                              s["past_due"], a.capacity, fx, reachable & live[:, None])
+    # contacted on the first day after as_of: that day's instalment (charged before contacts) counts
+    phase = end + 1 - a.placed_day
+    next_due = np.where((phase > 0) & (phase % 30 == 0), 0, 30 - np.mod(phase, 30))
+    effects = channel_effects(reason, c.affinity[cust], c.evening[cust], fatigue,
+                              np.where(s["oldest"] >= 0, days_unpaid + 1, 0), s["past_due"], a.capacity, fx,
+                              reachable & live[:, None], payday=payday, broken=s["broken"],
+                              resolved=s["resolved"], next_due=next_due,
+                              instalment=np.minimum(a.instalment, s["balance"] - s["past_due"]))
+    survive = np.divide(1.0 - effects["p_pay"], (1.0 - effects["p_pay_base"])[:, None],
+                        out=np.ones_like(effects["p_pay"]), where=effects["p_pay_base"][:, None] < 1.0)
     for k, ch in enumerate(CHANNELS):
-        # P(pays within 30 days) if contacted once today on this channel; value net of its cost, local units
-        p_after = 1.0 - (1.0 - p_pay) * (1.0 - effects["p_extra"][:, k])
+        # P(pays within 30 days) if contacted once today on this channel; value net of its cost, local units.
+        # A promise can displace a self-payment, but a contact lowering P(pay) is not reported (floored at 0)
+        p_after = 1.0 - (1.0 - p_pay) * np.clip(survive[:, k], 0.0, 1.0)
         frame[f"p_pay_30d_after_{ch}"] = np.round(np.where(live, p_after, 0.0), 6)
         frame[f"incremental_value_{ch}"] = np.round(np.where(live, effects["value_usd"][:, k] * fx, 0.0), 4)
     frame["cure_observable"], frame["cured_30d"], frame["self_cured_30d"] = cure_flags(world, history)
