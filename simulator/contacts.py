@@ -48,7 +48,8 @@ class ContactSteps:
         self.first_heavy[idx[heavy]] = d
         self.fatigue += np.bincount(cust, minlength=self.n_cust)
         engaged = np.isin(outcome, ENGAGED)
-        lift = np.where(engaged, 1.0, np.where(outcome == OUT["delivered"], 0.3, 0.0))
+        # a message "delivered" to stale contact data reached somebody else: it nudges nobody
+        lift = np.where(engaged, 1.0, np.where((outcome == OUT["delivered"]) & (reason != P.STALE), 0.3, 0.0))
         self.nudge[idx] += np.asarray(P.NUDGE_GAIN)[reason] * lift
 
         opt = outcome == OUT["opt_out"]

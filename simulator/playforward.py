@@ -235,7 +235,8 @@ class _Forward:
         self.tot["opt_outs"] += int(opt.sum())
         self.allowed[cust[opt], ch[opt]] = False
         np.add.at(self.fatigue, cust, 1.0)
-        lift = np.where(np.isin(out, ENGAGED), 1.0, np.where(out == OUT["delivered"], 0.3, 0.0))
+        # a message "delivered" to stale contact data reached somebody else: it nudges nobody
+        lift = np.where(np.isin(out, ENGAGED), 1.0, np.where((out == OUT["delivered"]) & (reason != P.STALE), 0.3, 0.0))
         np.add.at(self.nudge, idx, np.asarray(P.NUDGE_GAIN)[reason] * lift)
         clicked = out == OUT["clicked"]
         reluctant = (reason == P.DISPUTER) | (reason == P.WONT_PAY)

@@ -127,3 +127,26 @@ def test_oracle_channel_choice_beats_bau_channel_choice(world):
 
     values = channel_swap_values(*world, {"bau": None, "oracle": oracle_values}, days=HORIZON, seeds=(11, 12, 13))
     assert values.loc["oracle", "net_usd"] > values.loc["bau", "net_usd"], values
+
+
+def test_a_message_to_stale_contact_data_moves_no_money(world):
+    """Stale contact data means the message reached somebody else: the debtor pays exactly as without it."""
+    from simulator.reference import _finish
+
+    w, holds, history = world
+    stale = w.customers.reason[w.accounts.customer] == P.STALE
+    contacted = {}
+
+    def sms_to_stale(state):
+        if state.day != CONTACT_DAY:
+            return Actions.none()
+        cust = state.world.accounts.customer
+        idx = np.flatnonzero(state.eligible & stale & state.allowed[cust, CHANNELS.index("sms")])
+        contacted["account"] = idx
+        return _finish(state, idx, np.full(len(idx), CHANNELS.index("sms")), np.full(len(idx), 600.0),
+                       -idx.astype(float))
+
+    base = play_forward(w, holds, history, lambda s: Actions.none(), days=HORIZON, seed=5)
+    sent = play_forward(w, holds, history, sms_to_stale, days=HORIZON, seed=5)
+    assert len(contacted["account"]) > 20 and sent.summary["contacts"] > 0
+    assert np.array_equal(sent.recovered[stale], base.recovered[stale])
