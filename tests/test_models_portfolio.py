@@ -64,7 +64,9 @@ def test_directional_broken_promise_yesterday_never_raises_p_kept(portfolio):
     up = after - before
     # holds for every row because training constrains both features (models.train.MONOTONE_CONSTRAINTS)
     assert (up <= 1e-12).all(), f"{np.mean(up > 1e-12):.1%} of promises rose, by up to {up.max():.4f}"
-    assert up.mean() < -0.005
+    # and the model does use it: a model that ignored broken promises would leave every row unchanged.
+    # How much it lowers depends on how many promises have a broken history (a quarter at this size).
+    assert up.mean() < 0 and (up < -0.001).any()
 
 
 def test_directional_more_days_past_due_lowers_payment(portfolio):

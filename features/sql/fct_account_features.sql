@@ -412,7 +412,9 @@ final as (
         coalesce(ps.promises_kept, 0) as promises_kept,
         coalesce(ps.promises_broken, 0) as promises_broken,
         cast(ps.promises_kept as double) / nullif(ps.promises_kept + ps.promises_broken, 0) as promise_kept_rate,
-        date_diff('day', ps.last_broken_grace_end, s.as_of) as days_since_last_broken_promise,
+        -- never broke a promise sorts past any real gap (3650 days), not as missing: models constrain this
+        -- feature to be monotone, and LightGBM's monotone constraints do not govern missing values
+        coalesce(date_diff('day', ps.last_broken_grace_end, s.as_of), 3650) as days_since_last_broken_promise,
         cast(ps.open_promise_due_date is not null as integer) as has_open_promise,
         -- contacts: intensity, responsiveness by channel, timing
         coalesce(cs.attempts_7d, 0) as attempts_7d,
