@@ -31,7 +31,6 @@ CANDIDATES = (
 )
 CANDIDATE_COLUMNS = ("action", "channel", "cost_usd", "uplift_champion", "uplift_challenger",
                      "quotes_amount", "contact_point")
-AUTOMATED_CHANNELS = ("sms", "email", "whatsapp", "voice", "letter")
 
 # Segment -> (actions strategy allows, treatment path as (path day, action, channel) steps).
 # The path day is days past due counted from the start of the segment's DPD bucket; the control
@@ -50,7 +49,6 @@ SEGMENTS = {
                  ((1, "agent_call", "agent_call"), (31, "escalate", "letter"))),
     "vulnerable": (("agent_call",), ((1, "agent_call", "agent_call"),)),
 }
-BUCKET_START = {"1-30": 1, "31-60": 31, "61-90": 61, "90+": 91}
 
 # Tone per segment before the pack's max_tone cap; vulnerability and hardship are always supportive.
 SEGMENT_TONE = {"early_digital": "friendly", "early_high_risk": "neutral", "mid_stage": "neutral",
@@ -76,8 +74,9 @@ def template_id(action: str, channel: str, tone: str, language: str, without_amo
 
 def template_rows() -> list[tuple]:
     """Every known template as (action, channel, tone, language, without_amount, template_id)."""
-    tones = ("supportive", "friendly", "neutral", "firm")
+    from decisioning.rule_packs import TONES
+
     return [
         (a, c, t, lang, w, template_id(a, c, t, lang, w))
-        for a, c, *_ in CANDIDATES for t in tones for lang in TEMPLATE_LANGUAGES for w in (False, True)
+        for a, c, *_ in CANDIDATES for t in TONES for lang in TEMPLATE_LANGUAGES for w in (False, True)
     ]

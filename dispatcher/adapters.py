@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from recobro.contract import CHANNELS
+
 
 @dataclass(frozen=True)
 class SendRequest:
@@ -43,7 +45,7 @@ class ChannelAdapter(Protocol):
 class DryRunAdapter:
     """Records what would be sent; sends nothing and needs no phone or email."""
 
-    channels: tuple[str, ...] = ("sms", "email", "whatsapp", "voice", "agent_call", "letter")
+    channels: tuple[str, ...] = CHANNELS
     needs_contact_point: bool = False
     sent: list[SendRequest] = field(default_factory=list)
 

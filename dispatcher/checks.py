@@ -14,6 +14,8 @@ import duckdb
 
 from decisioning.rule_packs import CALL_CHANNELS, EffectivePolicy, RulePack, effective_policy
 from dispatcher.outbox import Outbox
+from recobro.contract import CHANNELS
+from recobro.warehouse import table_exists
 
 QUOTES_AMOUNT = ("payment_link", "offer_plan", "escalate")
 HARD_HOLDS = ("dispute", "cease", "bankruptcy", "deceased", "attorney", "breathing_space", "hardship_plan")
@@ -55,9 +57,7 @@ order by n.priority nulls last, n.action_key
 
 def send_time_context(con: duckdb.DuckDBPyConnection, as_of: dt.date, now: dt.datetime | None) -> list[dict]:
     """One dict per actionable NBA row (action not wait/none) for as_of, with holds/consent at planned time."""
-    has_dq = bool(con.execute("select count(*) from information_schema.tables "
-                              "where table_name = 'data_quality_holds'").fetchall()[0][0])
-    sql = CONTEXT_SQL if has_dq else CONTEXT_SQL.replace(
+    sql = CONTEXT_SQL if table_exists(con, "data_quality_holds") else CONTEXT_SQL.replace(
         "n.account_id in (select account_id from data_quality_holds)", "false")
     cur = con.execute(sql, {"as_of": as_of, "now": now})
     names = [d[0] for d in cur.description]
@@ -102,7 +102,7 @@ def recheck(item: dict, policy: EffectivePolicy | None, outbox: Outbox, mode: st
     if not (start <= planned <= end) or not policy.allows(local):
         return f"WINDOW: planned {local:%Y-%m-%d %H:%M} local is outside the allowed send window"
     day = local.date()
-    groups = {channel: (channel,), "all_channels": ("sms", "email", "whatsapp", "voice", "agent_call", "letter")}
+    groups = {channel: (channel,), "all_channels": CHANNELS}
     if channel in CALL_CHANNELS:
         groups["calls"] = CALL_CHANNELS
     for group, channels in groups.items():

@@ -13,6 +13,8 @@ from importlib.resources import files
 
 import yaml
 
+from recobro.warehouse import table_exists
+
 STG_TABLES = ("customers", "accounts", "ledger", "promises", "contacts", "holds", "consents")
 INT_VIEWS = ("int_ledger_effects", "int_contact_events", "int_promise_payments")
 TARGETS = ("pay_30d", "promise_kept")
@@ -94,12 +96,6 @@ def _as_date(as_of) -> date:
     return date(as_of.year, as_of.month, as_of.day)
 
 
-def _table_exists(con, name: str) -> bool:
-    return bool(con.execute(
-        "select count(*) from information_schema.tables where table_name = ?", [name]
-    ).fetchall()[0][0])
-
-
 def stg_views(con) -> list[str]:
     """Create or replace `stg_<name>` over each `raw_<name>` and the `int_` views built on them.
 
@@ -111,7 +107,7 @@ def stg_views(con) -> list[str]:
     for table in STG_TABLES:
         con.execute(f"create or replace view stg_{table} as\n{sql_text(f'stg_{table}')}")
         names.append(f"stg_{table}")
-    if _table_exists(con, "data_quality_holds"):
+    if table_exists(con, "data_quality_holds"):
         dq_sql = sql_text("int_data_quality_holds")
     else:  # ingestion has not run yet: an empty stand-in with the same columns
         dq_sql = ("select cast(null as varchar) as account_id, cast(null as varchar) as load_id, "
@@ -155,7 +151,7 @@ def fct_account_features(con, as_of: date) -> str:
     stg_views(con)
     account_features(con, _placed_accounts_spine(), "work_account_features", {"as_of": as_of})
     table = "fct_account_features"
-    if not _table_exists(con, table):
+    if not table_exists(con, table):
         con.execute(f"create table {table} as select * from work_account_features limit 0")
     old = [r[0] for r in con.execute(f"select column_name from (describe {table})").fetchall()]
     new = [r[0] for r in con.execute("select column_name from (describe work_account_features)").fetchall()]

@@ -17,12 +17,12 @@ from pathlib import Path
 import duckdb
 
 from recobro.contract import LOAD_ORDER, create_raw_tables
-from recobro.warehouse import read_sql
+from recobro.warehouse import read_sql, row_count
 
 from ingestion import compile as sql
 from ingestion.batch import BatchCheck, BatchThresholds, raise_if_failed, record_checks, table_checks
 from ingestion.errors import BatchRuleError, ContractError
-from ingestion.files import DeliveryFile, delivery_files, empty_stage, read_error, stage_file
+from ingestion.files import DeliveryFile, delivery_files, empty_stage, file_sha256, read_error, stage_file
 from ingestion.manifest import MANIFEST_NAME, Manifest, delivery_manifest
 from ingestion.persons import customer_persons
 from ingestion.summary import LoadSummary, TableLoad
@@ -72,7 +72,7 @@ def load_delivery(
     files, unknown = delivery_files(delivery_dir)
     manifest = delivery_manifest(delivery_dir)
     manifest_path = delivery_dir / MANIFEST_NAME
-    load_id = load_id_for(files, hashlib.sha256(manifest_path.read_bytes()).hexdigest() if manifest_path.is_file() else "")
+    load_id = load_id_for(files, file_sha256(manifest_path) if manifest_path.is_file() else "")
     arrived_at = _as_utc(arrived_at or datetime.now(timezone.utc))
     limits = thresholds or BatchThresholds()
     con.execute("set timezone = 'UTC'")
@@ -93,8 +93,7 @@ def load_delivery(
         raise_if_failed(delivery_dir.name, checks)
         record_checks(con, load_id, delivery_dir.name, checks, arrived_at)
         con.execute(read_sql(SQL_DIR / "data_quality_holds.sql"), {"load_id": load_id, "arrived_at": arrived_at})
-        summary.data_quality_holds = int(con.execute(
-            "select count(*) from data_quality_holds where load_id = ?", [load_id]).fetchall()[0][0])
+        summary.data_quality_holds = row_count(con, "data_quality_holds", "load_id = ?", [load_id])
         if any(t.table == "customers" for t in summary.tables):
             customer_persons(con)
         if validate:
@@ -122,7 +121,7 @@ def _load_tables(con, files: list[DeliveryFile], manifest: Manifest, load_id: st
     for name in LOAD_ORDER:
         f = by_table.get(name)
         if f is None:
-            if not _pending(con, name):
+            if not row_count(con, f"pending_{name}"):
                 continue
             empty_stage(con, name)
             source_file = None
@@ -130,7 +129,7 @@ def _load_tables(con, files: list[DeliveryFile], manifest: Manifest, load_id: st
             source_file = f"{delivery}/{f.path.name}"
             stage_file(con, f, manifest)
         counts = judge_table(con, name, load_id, source_file, arrived_at, f, manifest)
-        summary.released[name], summary.pending[name] = counts["rows_released"], _pending(con, name)
+        summary.released[name], summary.pending[name] = counts["rows_released"], row_count(con, f"pending_{name}")
         if f is not None:
             result = TableLoad(name, source_file, f.sha256, counts["rows_in"], counts["rows_accepted"],
                                counts["rows_quarantined"], counts["rows_duplicate"], counts["rows_pending"],
@@ -179,10 +178,6 @@ def judge_table(con: duckdb.DuckDBPyConnection, table: str, load_id: str, source
     return counts
 
 
-def _pending(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    return int(con.execute(f"select count(*) from pending_{table}").fetchall()[0][0])
-
-
 def _audit(con, result: TableLoad, load_id: str, delivery: str, arrived_at: datetime) -> None:
     con.execute(
         "insert into load_audit values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded')",
@@ -202,7 +197,7 @@ def previous_load(con: duckdb.DuckDBPyConnection, load_id: str, delivery: str,
     if not rows:
         return None
     tables = sorted((TableLoad(*r) for r in rows), key=lambda t: LOAD_ORDER.index(t.table))
-    holds = int(con.execute("select count(*) from data_quality_holds where load_id = ?", [load_id]).fetchall()[0][0])
+    holds = row_count(con, "data_quality_holds", "load_id = ?", [load_id])
     return LoadSummary(load_id, delivery, "skipped", tables, unknown, holds)
 
 

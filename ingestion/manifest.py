@@ -32,13 +32,6 @@ class Manifest:
     decimal_separator: str = "."
     timezone_for_naive_timestamps: str | None = None
 
-    @property
-    def declared(self) -> str:
-        """One line naming the format, for error messages."""
-        tz = self.timezone_for_naive_timestamps or "none (naive timestamps rejected)"
-        return (f"encoding {self.encoding}, delimiter {self.delimiter!r}, decimal separator "
-                f"{self.decimal_separator!r}, zone for naive timestamps {tz}")
-
 
 def delivery_manifest(delivery_dir: Path) -> Manifest:
     """The manifest of a delivery folder: `delivery.yaml` if present, else the defaults."""

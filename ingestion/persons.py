@@ -25,8 +25,9 @@ def customer_persons(con: duckdb.DuckDBPyConnection, max_customers_per_point: in
     con.execute(read_sql(SQL_DIR / "person_edges.sql"), {"max_customers": max_customers_per_point})
     con.execute("create or replace temp table ingest_person_label as "
                 "select customer_id, customer_id as person_key from raw_customers")
+    label_step = read_sql(SQL_DIR / "person_label_step.sql")
     while True:  # each pass lowers labels along edges; stops at the component minimum
-        con.execute(read_sql(SQL_DIR / "person_label_step.sql"))
+        con.execute(label_step)
         changed = con.execute("select count(*) from ingest_person_next x join ingest_person_label l "
                               "using (customer_id) where x.person_key <> l.person_key").fetchall()[0][0]
         con.execute("create or replace temp table ingest_person_label as select * from ingest_person_next")

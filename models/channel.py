@@ -31,7 +31,6 @@ import pandas as pd
 from features.build import FEATURE_COLUMNS
 from models.channel_data import ARMS
 from models.estimator import as_matrix
-from recobro.contract import CHANNELS
 
 OBJECTIVES = {"paid_share_30d": "cross_entropy", "paid_30d": "binary", "responded": "binary"}
 
@@ -215,13 +214,6 @@ def fit_channel_model(frame: pd.DataFrame, target: str = "paid_share_30d", **par
         arm = frame["arm"]
     return model.fit(frame, frame[target].astype(float), arm, frame["propensity"],
                      sample_weight=frame["none_sample_weight"])
-
-
-def evaluate_against_truth(*args, **kwargs) -> dict:
-    """See `models.channel_eval.evaluate_against_truth` (simulate, fit, score against truth, play forward)."""
-    from models.channel_eval import evaluate_against_truth as run
-
-    return run(*args, **kwargs)
 
 
 def score_channels(features: pd.DataFrame, model: ChannelResponseModel, costs: pd.DataFrame,

@@ -43,7 +43,7 @@ def channel_training_set(con, as_of: date, *, none_sample: int = 3) -> str:
     return TABLE
 
 
-def channel_costs(con, fallback_usd: dict | None = None) -> pd.DataFrame:
+def channel_costs(con) -> pd.DataFrame:
     """Mean logged cost of one outbound contact, local units: one row per currency, one column per channel.
 
     Costs come from the contact history (`stg_contacts.cost`), so they follow whatever the user's

@@ -157,12 +157,10 @@ def captured_share(values: pd.DataFrame, policy: str, bau: str = "bau", oracle: 
 
 def scoring_frame(con, as_of) -> pd.DataFrame:
     """Account features at `as_of` for every placed account (fct_account_features.sql), one row per account."""
-    from features.build import _as_date, account_features, stg_views
+    from features.build import _as_date, _placed_accounts_spine, account_features, stg_views
 
     stg_views(con)
-    spine = """select account_id, cast($as_of as date) as as_of, null as promise_id from stg_accounts
-               where placed_at < timezone('UTC', cast($as_of as date) + interval 1 day)"""
-    account_features(con, spine, "work_channel_scoring", {"as_of": _as_date(as_of)})
+    account_features(con, _placed_accounts_spine(), "work_channel_scoring", {"as_of": _as_date(as_of)})
     frame = con.sql("select * from work_channel_scoring order by account_id").df()
     con.execute("drop table if exists work_channel_scoring")
     return frame

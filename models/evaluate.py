@@ -9,10 +9,15 @@ from __future__ import annotations
 import numpy as np
 
 
+def probability_bins(p: np.ndarray, bins: int = 10) -> np.ndarray:
+    """Equal-width bin index (0..bins-1) of each probability; p = 1 falls in the last bin."""
+    return np.minimum((np.asarray(p, dtype="float64") * bins).astype(int), bins - 1)
+
+
 def expected_calibration_error(y, p, bins: int = 10) -> float:
     """ECE with equal-width bins: sum over bins of (bin share) x |mean(p) - mean(y)|."""
     y, p = np.asarray(y, dtype="float64"), np.asarray(p, dtype="float64")
-    idx = np.minimum((p * bins).astype(int), bins - 1)
+    idx = probability_bins(p, bins)
     total = 0.0
     for b in range(bins):
         m = idx == b
@@ -46,7 +51,7 @@ def reliability_figure(y, p_calibrated, p_raw, bins: int = 10):
     y = np.asarray(y, dtype="float64")
     for label, p in (("calibrated", p_calibrated), ("uncalibrated", p_raw)):
         p = np.asarray(p, dtype="float64")
-        idx = np.minimum((p * bins).astype(int), bins - 1)
+        idx = probability_bins(p, bins)
         pts = [(p[idx == b].mean(), y[idx == b].mean()) for b in range(bins) if (idx == b).any()]
         ax.plot(*zip(*pts), marker="o", label=label)
     ax.set_xlabel("mean predicted probability")
@@ -98,7 +103,17 @@ def shap_summary_figure(shap_values: np.ndarray, X, max_features: int = 20):
 
 
 #: PSI bands (E. M. Lewis; DOMAIN.md §6): below STABLE stable, up to ACT investigate, above act.
+#: The one definition: `reports.monitoring` (report PSI between scoring dates) uses these too.
 PSI_STABLE, PSI_ACT = 0.10, 0.25
+#: Empty bins would make the log undefined; shares are floored at this (the usual convention).
+PSI_FLOOR = 1e-4
+
+
+def psi_of_shares(expected, actual, floor: float = PSI_FLOOR) -> float:
+    """PSI = sum((a - e) ln(a / e)) over bins of two share vectors of equal length, each floored."""
+    e = np.maximum(np.asarray(expected, dtype="float64"), floor)
+    a = np.maximum(np.asarray(actual, dtype="float64"), floor)
+    return float(np.sum((a - e) * np.log(a / e)))
 
 
 def score_baseline(scores, bins: int = 10) -> dict:
@@ -109,14 +124,12 @@ def score_baseline(scores, bins: int = 10) -> dict:
     return {"edges": [float(e) for e in edges], "shares": [float(s) for s in shares], "rows": int(len(scores))}
 
 
-def population_stability_index(baseline: dict, scores, floor: float = 1e-4) -> float:
+def population_stability_index(baseline: dict, scores, floor: float = PSI_FLOOR) -> float:
     """PSI of `scores` against a `score_baseline` dict: sum (a - e) ln(a / e) over its bins."""
     scores = np.asarray(scores, dtype="float64")
     edges = np.asarray(baseline["edges"], dtype="float64")
-    expected = np.maximum(np.asarray(baseline["shares"], dtype="float64"), floor)
     actual = np.bincount(np.searchsorted(edges, scores, side="right"), minlength=len(edges) + 1) / max(len(scores), 1)
-    actual = np.maximum(actual, floor)
-    return float(np.sum((actual - expected) * np.log(actual / expected)))
+    return psi_of_shares(baseline["shares"], actual, floor)
 
 
 def psi_band(psi: float) -> str:
@@ -129,7 +142,7 @@ def reliability_table(y, p, bins: int = 10):
     import pandas as pd
 
     y, p = np.asarray(y, dtype="float64"), np.asarray(p, dtype="float64")
-    idx = np.minimum((p * bins).astype(int), bins - 1)
+    idx = probability_bins(p, bins)
     rows = [{"bin": f"{b / bins:.1f}-{(b + 1) / bins:.1f}", "rows": int((idx == b).sum()),
              "mean_predicted": float(p[idx == b].mean()), "observed_rate": float(y[idx == b].mean())}
             for b in range(bins) if (idx == b).any()]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-#: Columns that must never be in a training table or a feature list.
-FORBIDDEN_COLUMNS = frozenset({
-    "phone", "email", "contact_point", "birth_year", "age", "country", "language", "region",
-    "name", "first_name", "last_name", "timezone",
+from recobro.contract import PERSONAL_COLUMNS
+
+#: Columns that must never be in a training table or a feature list: the contract's personal
+#: columns plus protected and locating attributes.
+FORBIDDEN_COLUMNS = PERSONAL_COLUMNS | frozenset({
+    "birth_year", "age", "country", "language", "region", "first_name", "last_name", "timezone",
 })
 #: Prefixes of special-category columns (may lower intensity elsewhere; never a model input).
 FORBIDDEN_PREFIXES = ("vulnerability", "health")

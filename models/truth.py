@@ -106,18 +106,16 @@ def truth_as_of(truth_dir):
 def account_features_at(con, as_of, columns) -> pd.DataFrame:
     """Account features at `as_of` for accounts with a balance: from `fct_account_features` when
     it holds that date, else built into a temp table from the feature SQL (features.build)."""
+    from recobro.warehouse import table_exists
+
     cols = ", ".join(f'cast("{c}" as double) as "{c}"' for c in columns)
-    has_fct = con.execute("select count(*) from information_schema.tables where table_name = "
-                          "'fct_account_features'").fetchall()[0][0]
     table = "fct_account_features"
-    if not has_fct or not con.execute(f"select count(*) from {table} where as_of = cast(? as date)",
-                                      [str(as_of)]).fetchall()[0][0]:
-        from features.build import account_features, stg_views
+    if not table_exists(con, table) or not con.execute(
+            f"select count(*) from {table} where as_of = cast(? as date)", [str(as_of)]).fetchall()[0][0]:
+        from features.build import _placed_accounts_spine, account_features, stg_views
 
         stg_views(con)
-        spine = ("select account_id, cast($as_of as date) as as_of, null as promise_id from stg_accounts "
-                 "where placed_at < timezone('UTC', cast($as_of as date) + interval 1 day)")
-        table = account_features(con, spine, "work_card_features", {"as_of": as_of})
+        table = account_features(con, _placed_accounts_spine(), "work_card_features", {"as_of": as_of})
     df = con.execute(f"select cast(account_id as varchar) as account_id, {cols} from {table} "
                      f"where as_of = cast(? as date) and balance > 0 order by account_id", [str(as_of)]).df()
     con.execute("drop table if exists work_card_features")

@@ -9,8 +9,6 @@ from datetime import date
 from recobro.settings import Settings
 from recobro.warehouse import warehouse
 
-MODEL_NAMES = ("recobro_promise_kept", "recobro_pay_propensity")
-
 
 @contextmanager
 def _step(n: int, total: int, what: str):
@@ -52,20 +50,19 @@ def run_demo(settings: Settings, accounts: int, days: int, seed: int, end_date: 
 
 
 def _model_metrics(settings: Settings) -> list[str]:
-    import mlflow
     from mlflow import MlflowClient
 
-    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
-    client = MlflowClient()
+    from models.registry import REGISTERED_NAMES, use_tracking, version_by_alias
+
+    use_tracking(settings)
     lines = []
-    for model in MODEL_NAMES:
-        try:
-            version = client.get_model_version_by_alias(model, "champion")
-        except Exception:  # the summary reports a missing model instead of failing the demo
+    for model in REGISTERED_NAMES.values():
+        version = version_by_alias(model, "champion")
+        if version is None:  # the summary reports a missing model instead of failing the demo
             lines.append(f"  {model}: no champion")
             continue
-        metrics = client.get_run(version.run_id).data.metrics
-        shown = ", ".join(f"{k}={v:.3f}" for k, v in sorted(metrics.items()) if "auc" in k or "ece" in k)
+        metrics = MlflowClient().get_run(version.run_id).data.metrics
+        shown = ", ".join(f"{k}={v:.3f}" for k, v in sorted(metrics.items()) if k in ("auc", "ece"))
         lines.append(f"  {model} v{version.version} @champion: {shown}")
     return lines
 

@@ -1,17 +1,21 @@
-"""Population stability index (PSI) of a score between two scoring dates (DOMAIN.md §6)."""
+"""Population stability index (PSI) of a score between two scoring dates (DOMAIN.md §6).
+
+The formula, the floor and the band thresholds are `models.evaluate`'s (the promotion gate's),
+so the report and the gate can never disagree on what "stable" means.
+"""
 
 from __future__ import annotations
 
 import math
 from typing import Sequence
 
-# Empty bins would make the log undefined; a small floor is the usual convention.
-PSI_FLOOR = 1e-4
+from models.evaluate import PSI_ACT, PSI_STABLE, psi_of_shares
+from models.evaluate import psi_band as _psi_band
 
 # (upper bound inclusive, band, what to do) — bands from E. M. Lewis, DOMAIN.md §6.
 PSI_BANDS = (
-    (0.10, "stable", "no action"),
-    (0.25, "investigate", "look at segments and features that moved"),
+    (PSI_STABLE, "stable", "no action"),
+    (PSI_ACT, "investigate", "look at segments and features that moved"),
     (math.inf, "act", "recalibrate or retrain; check the input data"),
 )
 
@@ -26,23 +30,12 @@ def psi(expected: Sequence[float], actual: Sequence[float]) -> float | None:
     e_total, a_total = float(sum(expected)), float(sum(actual))
     if e_total <= 0 or a_total <= 0:
         return None
-    value = 0.0
-    for e, a in zip(expected, actual):
-        e_share = max(e / e_total, PSI_FLOOR)
-        a_share = max(a / a_total, PSI_FLOOR)
-        value += (a_share - e_share) * math.log(a_share / e_share)
-    return value
+    return psi_of_shares([e / e_total for e in expected], [a / a_total for a in actual])
 
 
 def psi_band(value: float | None) -> str:
     """'stable' (< 0.10), 'investigate' (0.10–0.25), 'act' (> 0.25), or 'n/a' for None."""
-    if value is None:
-        return "n/a"
-    if value < PSI_BANDS[0][0]:
-        return PSI_BANDS[0][1]
-    if value <= PSI_BANDS[1][0]:
-        return PSI_BANDS[1][1]
-    return PSI_BANDS[2][1]
+    return "n/a" if value is None else _psi_band(value)
 
 
 def psi_advice(band: str) -> str:

@@ -35,6 +35,15 @@ def _style(ax) -> None:
     ax.set_axisbelow(True)
 
 
+def bin_counts(bins: list[dict], as_of, score: str, n_bins: int = 10) -> list[int]:
+    """Accounts per score bin (0..n_bins-1) of `score` at `as_of`, from model_score_bins rows."""
+    counts = [0] * n_bins
+    for r in bins:
+        if r["as_of"] == as_of and r["score"] == score:
+            counts[r["bin"]] = r["accounts"]
+    return counts
+
+
 def score_histograms_png(bins: list[dict], as_of, previous_as_of=None) -> str | None:
     """Histograms of p_pay_30d and p_promise_kept (10 bins on [0, 1]) from model_score_bins rows.
 
@@ -49,10 +58,7 @@ def score_histograms_png(bins: list[dict], as_of, previous_as_of=None) -> str | 
         for date, kind in ((as_of, "bar"), (previous_as_of, "step")):
             if date is None:
                 continue
-            counts = [0] * 10
-            for r in bins:
-                if r["as_of"] == date and r["score"] == score:
-                    counts[r["bin"]] = r["accounts"]
+            counts = bin_counts(bins, date, score)
             total = sum(counts) or 1
             shares = [c / total for c in counts]
             if kind == "bar":

@@ -147,13 +147,7 @@ def model_health_section(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dict
     bins = run_sql(con, "model_score_bins", {"as_of": as_of, "previous_as_of": previous})
     psi_value = None
     if previous is not None:
-        def counts(date):
-            c = [0] * 10
-            for r in bins:
-                if r["as_of"] == date and r["score"] == "p_pay_30d":
-                    c[r["bin"]] = r["accounts"]
-            return c
-        psi_value = psi(counts(previous), counts(as_of))
+        psi_value = psi(plots.bin_counts(bins, previous, "p_pay_30d"), plots.bin_counts(bins, as_of, "p_pay_30d"))
     band = psi_band(psi_value)
     return {
         "available": True,

@@ -15,8 +15,8 @@ from simulator import params as P
 
 EARLY_DAYS = 10
 NUDGE_DECAY = 0.6  # a reminder's lift fades within a few days
-FATIGUE_DECAY = 0.85
-NUDGE_CAP = 3.0  # most a nudge can multiply the hazard by, minus one  # per day; recent contacts weigh most
+FATIGUE_DECAY = 0.85  # per day; recent contacts weigh most
+NUDGE_CAP = 3.0  # most a nudge can multiply the hazard by, minus one
 
 
 def payday_matrix(start: date, n_days: int) -> np.ndarray:

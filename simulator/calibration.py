@@ -63,7 +63,9 @@ def promise_dataset(world, holds, history) -> tuple[np.ndarray, np.ndarray, np.n
     country, product, age, days since placement, earlier promises and broken ones, recent
     contacts and how many of them were engaged with, and disputes or hardship plans on record.
     """
+    from simulator.contacts import ENGAGED
     from simulator.holds import account_interval
+    from simulator.payments import ENTRY
 
     Pm, C = history.promises, history.contacts
     acc = Pm["account"].astype(np.int64)
@@ -81,14 +83,14 @@ def promise_dataset(world, holds, history) -> tuple[np.ndarray, np.ndarray, np.n
             prior[j] = prior[i] + 1
             prior_broken[j] = prior_broken[i] + (broken[i] and closes[i] < day[j])
     c_acc, c_day = C["account"].astype(np.int64), C["day"].astype(np.int64)
-    engaged = np.isin(C["outcome"].astype(np.int64), [4, 6, 7, 8, 9])
+    engaged = np.isin(C["outcome"].astype(np.int64), ENGAGED)
     key = c_acc * 10_000 + c_day
     srt = np.argsort(key, kind="stable")
     cum_eng = np.r_[0, np.cumsum(engaged[srt])]
     lo = np.searchsorted(key[srt], acc * 10_000 + day - 30)
     hi = np.searchsorted(key[srt], acc * 10_000 + day)
     L = history.ledger
-    paid = L["type"].astype(np.int64) == 2  # ENTRY_TYPES index of payment
+    paid = L["type"].astype(np.int64) == ENTRY["payment"]
     pkey = np.sort(L["account"].astype(np.int64)[paid] * 10_000 + L["day"].astype(np.int64)[paid])
     payments_before = np.searchsorted(pkey, acc * 10_000 + day) - np.searchsorted(pkey, acc * 10_000)
     from simulator.behaviour import payday_matrix

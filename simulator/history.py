@@ -12,10 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recobro.contract import CONSENT_STATUSES, ENTRY_TYPES, PROMISE_CHANNELS
+from recobro.contract import CONSENT_STATUSES, ENTRY_TYPES
 from simulator import behaviour as B
 from simulator import params as P
-from simulator import policy
 from simulator.contacts import ContactSteps
 from simulator.events import EventLog
 from simulator.holds import BLOCKS_CONTACT, BLOCKS_PAYMENT, Holds, account_interval, hold_mask
@@ -24,9 +23,6 @@ from simulator.world import World
 
 ENTRY = {name: i for i, name in enumerate(ENTRY_TYPES)}
 STATUS = {name: i for i, name in enumerate(CONSENT_STATUSES)}
-PCHANNEL = {name: i for i, name in enumerate(PROMISE_CHANNELS)}
-OUT = policy.OUTCOME
-ENGAGED = np.array([OUT["opened"], OUT["clicked"], OUT["replied"], OUT["rpc"], OUT["promise"]])
 
 
 @dataclass
@@ -59,7 +55,7 @@ class _Simulation(ContactSteps):
         self.cust = acc.customer
         self.reason = cus.reason[acc.customer]
         self.country = cus.country[acc.customer]
-        self.fx = np.array([P.FX[c] for c in P.COUNTRIES])[self.country]
+        self.fx = np.asarray(P.FX_BY_COUNTRY)[self.country]
         self.book = PaymentBook(rng, n)
         self.past_due = np.zeros(n, dtype=np.int64)
         self.oldest = np.full(n, -1, dtype=np.int64)  # day the oldest unpaid amount fell due

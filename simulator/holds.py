@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from recobro.contract import HOLD_KINDS
 from simulator import params as P
 from simulator.world import World
 
 OPEN = 10**6  # end day of a hold that is still open
-KIND_CODES = ("dispute", "cease", "bankruptcy", "deceased", "breathing_space", "attorney",
-              "vulnerability", "hardship_plan")
+KIND_CODES = HOLD_KINDS
 ACCOUNT_LEVEL = ("dispute", "hardship_plan")
 # kinds that stop contact (vulnerability changes how, not whether)
 BLOCKS_CONTACT = tuple(k for k in KIND_CODES if k != "vulnerability")

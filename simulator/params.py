@@ -7,7 +7,7 @@ richer scenario overrides these rather than editing the behaviour code.
 
 from __future__ import annotations
 
-from recobro.contract import CHANNELS
+from recobro.contract import CHANNELS, PRODUCTS
 
 # index order of channels used by every array in the simulator (matches the contract)
 SMS, EMAIL, WHATSAPP, VOICE, AGENT_CALL, LETTER = range(len(CHANNELS))
@@ -20,6 +20,7 @@ CURRENCY = {"CO": "COP", "MX": "MXN", "ES": "EUR", "US": "USD", "UK": "GBP"}
 LANGUAGE = {"CO": "es", "MX": "es", "ES": "es", "US": "en", "UK": "en"}
 # local units per USD; amounts are drawn in USD and converted so each country looks local
 FX = {"CO": 4000.0, "MX": 18.0, "ES": 0.92, "US": 1.0, "UK": 0.79}
+FX_BY_COUNTRY = tuple(FX[c] for c in COUNTRIES)  # indexed by a country code (position in COUNTRIES)
 # quincena (15th and month end) is the LatAm payday; elsewhere wages land at month end
 QUINCENA = {"CO": True, "MX": True, "ES": False, "US": False, "UK": False}
 # (region, IANA timezone) per country; US regions carry their own zone
@@ -60,7 +61,6 @@ P_INBOUND = (0.004, 0.003, 0.002, 0.001, 0.0003, 0.0)
 KEEP_LOGIT = (1.3, 0.5, -0.5, -1.2, -1.4, 0.4)
 KEEP_NOISE_SD = 0.6  # idiosyncratic, never observable: keeps a model's AUC realistic
 
-PRODUCTS = ("credit_card", "personal_loan", "telco", "utility", "bnpl")
 PRODUCT_WEIGHTS = (0.35, 0.20, 0.20, 0.15, 0.10)
 PRINCIPAL_USD = {  # (low, high) of a log-uniform draw
     "credit_card": (300, 6000), "personal_loan": (1000, 15000), "telco": (30, 300),

@@ -100,7 +100,7 @@ class _Forward:
         s = history.state
         self.cust, self.reason = acc.customer, cus.reason[acc.customer]
         self.country = cus.country[acc.customer]
-        self.fx = np.array([P.FX[c] for c in P.COUNTRIES])[self.country]
+        self.fx = np.asarray(P.FX_BY_COUNTRY)[self.country]
         self.balance, self.past_due, self.oldest = s["balance"].copy(), s["past_due"].copy(), s["oldest"].copy()
         self.promise_until, self.broken = s["promise_until"].copy(), s["broken"].copy()
         self.resolved = s["resolved"].copy()

@@ -20,8 +20,6 @@ from simulator import params as P
 from simulator import policy as bau_rules
 from simulator.playforward import Actions, DayState
 
-EVENING_MINUTE, MORNING_MINUTE = 19 * 60, 10 * 60
-
 
 def _send_minute(state: DayState, account: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The wanted local minute clipped into the pack's window; mask False where the pack is closed today."""
@@ -91,10 +89,8 @@ def oracle(state: DayState) -> Actions:
 
     w, idx = state.world, np.flatnonzero(state.eligible)
     cust = w.accounts.customer[idx]
-    fx = np.array([P.FX[c] for c in P.COUNTRIES])[w.customers.country[cust]]
-    reachable = state.allowed[cust] & np.column_stack(
-        [w.customers.phone[cust] != "", w.customers.email[cust] != "", w.customers.phone[cust] != "",
-         w.customers.phone[cust] != "", w.customers.phone[cust] != "", np.ones(len(idx), dtype=bool)])
+    fx = np.asarray(P.FX_BY_COUNTRY)[w.customers.country[cust]]
+    reachable = state.allowed[cust] & state.sim.reachable[cust]
     fx_eff = channel_effects(w.customers.reason[cust], w.customers.affinity[cust], w.customers.evening[cust],
                              state.fatigue[cust], state.dpd[idx] - 1, state.past_due[idx], w.accounts.capacity[idx],
                              fx, reachable)

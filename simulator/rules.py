@@ -138,7 +138,7 @@ def _earlier_in_batch(cust: np.ndarray, channel: np.ndarray) -> np.ndarray:
     onehot[np.arange(n), channel[order]] = 1
     cum = np.cumsum(onehot, axis=0) - onehot
     group_start = np.maximum.accumulate(np.where(start, np.arange(n), 0))
-    base = (np.cumsum(onehot, axis=0) - onehot)[group_start]
+    base = cum[group_start]
     out[order] = cum - base
     return out
 

@@ -65,14 +65,8 @@ def utc(world: World, day: np.ndarray, minute: np.ndarray) -> np.ndarray:
     return (base + day.astype("timedelta64[D]")).astype("datetime64[s]") + minute.astype("timedelta64[m]")
 
 
-def utc_from_local(world: World, day: np.ndarray, minute: np.ndarray, tz: np.ndarray) -> np.ndarray:
-    """UTC instants from a local day offset and local minute in each row's IANA timezone."""
-    zones, zone = np.unique(tz.astype(str), return_inverse=True)
-    return utc(world, day, minute) - local_offsets(world, zones)[zone, day].astype("timedelta64[m]")
-
-
 def utc_from_customer_local(world: World, day: np.ndarray, minute: np.ndarray, cust: np.ndarray) -> np.ndarray:
-    """`utc_from_local` for rows of customers `cust` (zones resolved once per customer, not per row)."""
+    """UTC instants from a local day offset and local minute of customers `cust` (zones resolved once per customer)."""
     zones, zone = np.unique(world.customers.timezone.astype(str), return_inverse=True)
     return utc(world, day, minute) - local_offsets(world, zones)[zone[cust], day].astype("timedelta64[m]")
 
@@ -157,7 +151,7 @@ def contacts_table(world: World, history: History) -> pd.DataFrame:
     cust = world.accounts.customer[acc]
     started = utc_from_customer_local(world, C["day"].astype(np.int64), C["minute"].astype(np.int64), cust)
     country = cus.country[cust]
-    fx = np.array([P.FX[c] for c in P.COUNTRIES])[country]
+    fx = np.asarray(P.FX_BY_COUNTRY)[country]
     usd = np.asarray(P.CHANNEL_COST_USD)[ch]
     usd = np.where((ch == P.AGENT_CALL) & ~CONNECTED[out], P.AGENT_ATTEMPT_COST_USD, usd)
     account_id = ids("ACC", acc)

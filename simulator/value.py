@@ -52,11 +52,6 @@ FAIL_SHARE = (0.015, 0.02, 0.015, 0.0, 0.0, 0.04)
 CLICK_SHARE = (0.685, 0.38, 0.385, 0.0, 0.0, 0.0)
 
 
-def keep_baseline(reason: np.ndarray) -> np.ndarray:
-    """P(keep) of a typical promise of this reason (amount within capacity, no broken history)."""
-    return 1.0 / (1.0 + np.exp(-np.asarray(P.KEEP_LOGIT)[reason]))
-
-
 def _expected_keep(reason, amount, capacity, self_service: bool, broken, payday_in_window):
     """`behaviour.keep_probability` averaged over the N(0, KEEP_NOISE_SD) noise (probit approximation)."""
     p = B.keep_probability(reason, amount, capacity, np.full(len(reason), self_service), broken,
@@ -78,7 +73,7 @@ def _payday_days(payday: np.ndarray | None, fx: np.ndarray, n: int) -> np.ndarra
             out = np.pad(out, ((0, 0), (0, HORIZON - out.shape[1])))
         return out
     rates = np.array([(6.0 if P.QUINCENA[c] else 3.0) / 30.44 for c in P.COUNTRIES])
-    fxs = np.array([P.FX[c] for c in P.COUNTRIES])
+    fxs = np.asarray(P.FX_BY_COUNTRY)
     country = np.abs(np.log(np.maximum(fx, 1e-9))[:, None] - np.log(fxs)[None, :]).argmin(axis=1)
     return np.repeat(rates[country][:, None], HORIZON, axis=1) if n else np.zeros((0, HORIZON))
 

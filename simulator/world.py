@@ -136,7 +136,7 @@ def build_accounts(rng: np.random.Generator, customers: Customers, n: int, days:
     low = np.array([P.PRINCIPAL_USD[p][0] for p in P.PRODUCTS])[product]
     high = np.array([P.PRINCIPAL_USD[p][1] for p in P.PRODUCTS])[product]
     usd = np.exp(rng.uniform(np.log(low), np.log(high)))
-    fx = np.array([P.FX[c] for c in P.COUNTRIES])[customers.country[customer]]
+    fx = np.asarray(P.FX_BY_COUNTRY)[customers.country[customer]]
     # COP and similar large-unit currencies are quoted in round hundreds
     step = np.where(fx > 100, 10000, 1)
     principal = (np.round(usd * fx * 100 / step) * step).astype(np.int64)

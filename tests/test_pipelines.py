@@ -1,5 +1,6 @@
 """Wiring: every deployment in prefect.yaml loads, the CLI exposes the documented commands."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,15 @@ import yaml
 from pipelines.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def restore_environment():
+    """`main()` prepares Prefect through os.environ; keep that from leaking into later tests."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 def test_every_deployment_entrypoint_loads_a_flow():
@@ -88,3 +98,13 @@ def test_models_commands_need_their_arguments(settings, capsys):
     assert "needs a model name" in capsys.readouterr().err
     assert main(["models", "card"]) == 1
     assert "--as-of" in capsys.readouterr().err
+
+
+def test_prefect_is_prepared_for_a_slow_machine_without_overriding_the_user(settings, monkeypatch):
+    from pipelines.cli import _prepare_prefect
+
+    monkeypatch.delenv("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", raising=False)
+    monkeypatch.setenv("PREFECT_HOME", "/somewhere/else")
+    _prepare_prefect(settings, verbose=False)
+    assert os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] == "120"
+    assert os.environ["PREFECT_HOME"] == "/somewhere/else"

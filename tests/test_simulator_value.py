@@ -29,7 +29,7 @@ def _truth_today(state, account, full: bool):
     w = state.world
     cust = w.accounts.customer[account]
     country = w.customers.country[cust]
-    fx = np.array([P.FX[c] for c in P.COUNTRIES])[country]
+    fx = np.asarray(P.FX_BY_COUNTRY)[country]
     extra = {}
     if full:
         d = w.days + state.day
