@@ -8,56 +8,27 @@ and returns None when the item may go, or the suppression reason.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
 from decisioning.rule_packs import CALL_CHANNELS, EffectivePolicy, RulePack, effective_policy
 from dispatcher.outbox import Outbox
-from recobro.contract import CHANNELS
+from recobro.contract import CHANNELS, HOLD_KINDS
 from recobro.warehouse import table_exists
 
 QUOTES_AMOUNT = ("payment_link", "offer_plan", "escalate")
-HARD_HOLDS = ("dispute", "cease", "bankruptcy", "deceased", "attorney", "breathing_space", "hardship_plan")
+#: holds that stop any contact at send time; a vulnerability hold routes to trained agents instead (decide)
+HARD_HOLDS = tuple(kind for kind in HOLD_KINDS if kind != "vulnerability")
 
-CONTEXT_SQL = """
-with
-nba as (
-    select *, coalesce(cast($now as timestamptz), send_window_start_utc) as planned_at
-    from next_best_actions
-    where as_of = $as_of and action not in ('wait', 'none')
-),
-holds as (
-    select h.kind, h.account_id, coalesce(h.customer_id, a.customer_id) as customer_id, h.starts_at, h.ends_at
-    from stg_holds as h left join stg_accounts as a on a.account_id = h.account_id
-),
-medium_consents as (
-    select customer_id, case when channel in ('voice', 'agent_call') then 'call' else channel end as medium,
-        status, effective_at
-    from stg_consents
-)
-select
-    n.action_key, n.as_of, n.account_id, n.customer_id, n.action, n.channel, n.template_id, n.offer_terms,
-    n.planned_at, n.send_window_start_utc, n.send_window_end_utc, n.timezone,
-    c.country, a.jurisdiction, coalesce(c.whatsapp_opt_in, false) as whatsapp_opt_in,
-    (select list(distinct h.kind) from holds as h
-        where (h.account_id = n.account_id
-               or (h.customer_id = n.customer_id and (h.account_id is null or h.kind not in ('dispute', 'hardship_plan'))))
-          and h.starts_at <= n.planned_at and (h.ends_at is null or h.ends_at > n.planned_at)) as hold_kinds,
-    (select arg_max(k.status, k.effective_at) from medium_consents as k
-        where k.customer_id = n.customer_id and k.effective_at <= n.planned_at
-          and k.medium = case when n.channel in ('voice', 'agent_call') then 'call' else n.channel end) as consent,
-    n.account_id in (select account_id from data_quality_holds) as dq_hold,
-from nba as n
-left join stg_customers as c on c.customer_id = n.customer_id
-left join stg_accounts as a on a.account_id = n.account_id
-order by n.priority nulls last, n.action_key
-"""
+CONTEXT_SQL = Path(__file__).resolve().parent / "sql" / "send_time_context.sql"
 
 
 def send_time_context(con: duckdb.DuckDBPyConnection, as_of: dt.date, now: dt.datetime | None) -> list[dict]:
     """One dict per actionable NBA row (action not wait/none) for as_of, with holds/consent at planned time."""
-    sql = CONTEXT_SQL if table_exists(con, "data_quality_holds") else CONTEXT_SQL.replace(
+    sql = CONTEXT_SQL.read_text(encoding="utf-8")
+    sql = sql if table_exists(con, "data_quality_holds") else sql.replace(
         "n.account_id in (select account_id from data_quality_holds)", "false")
     cur = con.execute(sql, {"as_of": as_of, "now": now})
     names = [d[0] for d in cur.description]

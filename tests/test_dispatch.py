@@ -74,6 +74,23 @@ def test_opt_out_after_decide_and_now_outside_window(settings, published):
     assert summary.states["suppressed"] == 3
 
 
+def test_consent_tie_resolved_like_decide(settings, published):
+    """Two consents at the same instant: the higher consent_id wins at send time, as in decide."""
+    con = connect(settings)
+    channel = {r[0]: r[1] for r in con.execute("select account_id, channel from next_best_actions").fetchall()}
+    at = "2026-03-21 23:00+00"
+    con.execute(f"insert into raw_consents values ('tie-1', 'ca1', ?, 'cp', 'granted', '{at}', 'app', 'l', now(), 'f', 1), "
+                f"('tie-2', 'ca1', ?, 'cp', 'opt_out', '{at}', 'app', 'l', now(), 'f', 1), "
+                f"('tie-1b', 'ca2', ?, 'cp', 'opt_out', '{at}', 'app', 'l', now(), 'f', 1), "
+                f"('tie-2b', 'ca2', ?, 'cp', 'granted', '{at}', 'app', 'l', now(), 'f', 1)",
+                [channel["a1"], channel["a1"], channel["a2"], channel["a2"]])
+    con.close()
+    dispatch(settings, AS_OF)
+    rows = {r[1]: r for r in outbox_rows(settings)}
+    assert rows["a1"][3] == "suppressed" and rows["a1"][4].startswith("CONSENT-OPT-OUT")
+    assert rows["a2"][3] == "dry_run"
+
+
 def test_frequency_caps_from_own_counters(settings, published):
     con = connect(settings)  # publish a second, different action for the same customer on the same day
     con.execute("insert into next_best_actions select * replace ('extra-key' as action_key) "
