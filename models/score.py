@@ -30,25 +30,41 @@ _COLUMNS = """
 """
 
 
+class ModelScoreMismatch(RuntimeError):
+    """Reasons were asked of a model other than the one that produced the scores."""
+
+
 def risk_tier(p_pay: np.ndarray) -> np.ndarray:
     """'high' below HIGH_RISK_BELOW, 'low' from LOW_RISK_FROM, 'medium' between."""
     return np.where(p_pay < HIGH_RISK_BELOW, "high", np.where(p_pay >= LOW_RISK_FROM, "low", "medium"))
 
 
-def _explain_mask(con, as_of, accounts: pd.Series, explain_accounts: str | None) -> np.ndarray:
-    """Which rows get SHAP reasons: all (None), those in a table named `explain_accounts`
-    (column account_id), or those matching it as an SQL predicate on fct_account_features."""
+def _explain_predicate(con, explain_accounts: str | None) -> str:
+    """SQL on fct_account_features saying which rows get SHAP reasons: all (None), those whose
+    account_id is in a table named `explain_accounts`, or those matching it as an SQL predicate."""
     if explain_accounts is None:
-        return np.ones(len(accounts), dtype=bool)
-    tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
-    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", explain_accounts) and explain_accounts in tables:
-        sql = f"select distinct cast(account_id as varchar) from {explain_accounts}"
-        chosen = {r[0] for r in con.execute(sql).fetchall()}
-    else:
-        sql = (f"select distinct cast(account_id as varchar) from fct_account_features "
-               f"where as_of = cast(? as date) and ({explain_accounts})")
-        chosen = {r[0] for r in con.execute(sql, [str(as_of)]).fetchall()}
-    return accounts.isin(chosen).to_numpy()
+        return "true"
+    from recobro.warehouse import table_exists
+
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", explain_accounts) and table_exists(con, explain_accounts):
+        return f"cast(account_id as varchar) in (select cast(account_id as varchar) from {explain_accounts})"
+    return f"coalesce(({explain_accounts}), false)"
+
+
+def reason_columns(pay_model, features: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
+    """reason_1..3 codes and reasons_text for each row of `features` (same index), from TreeSHAP."""
+    from models.explain import reasons_text, top_reasons
+
+    reasons = top_reasons(pay_model, features, k=REASONS)
+    cols = [f"reason_{r}" for r in range(1, REASONS + 1)]
+    for c in cols:
+        if c not in reasons:  # a model with fewer features than REASONS
+            reasons[c] = None
+    codes = reasons[cols].to_numpy()
+    # one phrase per distinct combination of codes, not per row: combinations recur across accounts
+    combos, inverse = np.unique(codes.astype(str), axis=0, return_inverse=True)
+    texts = np.array([reasons_text(tuple(c for c in combo if c != "None"), lang) for combo in combos], dtype=object)
+    return reasons[cols].assign(reasons_text=texts[inverse.ravel()])
 
 
 def score_frame(features: pd.DataFrame, promise_model, pay_model, explain: np.ndarray | None = None,
@@ -58,8 +74,6 @@ def score_frame(features: pd.DataFrame, promise_model, pay_model, explain: np.nd
     Columns the promise model needs but the frame lacks (promise-level features, unknown at
     account scoring time) are treated as missing, exactly as LightGBM saw nulls in training.
     """
-    from models.explain import reasons_text, top_reasons
-
     out = features.loc[:, list(KEYS)].copy()
     if features.empty:
         return out.assign(p_promise_kept=np.nan, p_pay_30d=np.nan, risk_tier=None, reason_1=None,
@@ -72,10 +86,8 @@ def score_frame(features: pd.DataFrame, promise_model, pay_model, explain: np.nd
     out["reasons_text"] = None
     explain = np.ones(len(features), dtype=bool) if explain is None else explain
     if explain.any():
-        reasons = top_reasons(pay_model, features[explain], k=REASONS)
-        cols = [c for c in reasons.columns if c.startswith("reason_")]
-        out.loc[explain, cols] = reasons[cols].to_numpy()
-        out.loc[explain, "reasons_text"] = [reasons_text(codes, lang) for codes in reasons[cols].itertuples(index=False)]
+        reasons = reason_columns(pay_model, features[explain], lang)
+        out.loc[explain, list(reasons.columns)] = reasons.to_numpy()
     return out
 
 
@@ -83,7 +95,7 @@ def score_accounts(con, settings, as_of, explain_accounts: str | None = None) ->
     """Create or replace `work_scores` from `fct_account_features` at `as_of`; returns the table name.
 
     Grain: one row per account in fct_account_features at as_of. `explain_accounts` limits
-    SHAP reasons (about 160x the cost of a prediction) to a table of account_ids or an SQL
+    SHAP reasons (tens of times the cost of a prediction) to a table of account_ids or an SQL
     predicate; other rows get null reasons. Raises ModelNotFound when a champion is missing.
     """
     promise_model, promise_version = load_champion(settings, REGISTERED_NAMES["promise_kept"])
@@ -93,10 +105,11 @@ def score_accounts(con, settings, as_of, explain_accounts: str | None = None) ->
     casts = [f'cast("{c}" as double) as "{c}"' for c in sorted(wanted) if c in available]
     features = con.execute(
         f"select cast(as_of as date) as as_of, cast(account_id as varchar) as account_id, "
-        f"cast(customer_id as varchar) as customer_id{''.join(', ' + c for c in casts)} "
-        f"from fct_account_features where as_of = cast(? as date) order by account_id", [str(as_of)]
+        f"cast(customer_id as varchar) as customer_id{''.join(', ' + c for c in casts)}, "
+        f"{_explain_predicate(con, explain_accounts)} as _explain "
+        f"from fct_account_features where as_of = cast(? as date)", [str(as_of)]
     ).df()
-    explain = _explain_mask(con, as_of, features["account_id"], explain_accounts)
+    explain = features.pop("_explain").to_numpy(dtype=bool)
     scores = score_frame(features, promise_model, pay_model, explain)
     scores["promise_kept_model"] = f"{REGISTERED_NAMES['promise_kept']}/{promise_version}"
     scores["pay_model"] = f"{REGISTERED_NAMES['pay_30d']}/{pay_version}"
@@ -106,3 +119,36 @@ def score_accounts(con, settings, as_of, explain_accounts: str | None = None) ->
     finally:
         con.unregister("_recobro_scores")
     return "work_scores"
+
+
+def add_reasons(con, settings, as_of, explain_accounts: str) -> int:
+    """Fill the reasons of `work_scores` rows at `as_of` chosen by `explain_accounts` (a table of
+    account_ids or an SQL predicate on fct_account_features) that have none yet; returns how many.
+
+    For the daily flow: probabilities for every account first, then decide, then reasons only for
+    the accounts that got an action. Fails closed if the pay-propensity champion is no longer the
+    version that scored those rows (ModelScoreMismatch): their reasons would explain another model.
+    """
+    pay_model, pay_version = load_champion(settings, REGISTERED_NAMES["pay_30d"])
+    label = f"{REGISTERED_NAMES['pay_30d']}/{pay_version}"
+    features = con.execute(
+        f"select * from fct_account_features where as_of = cast($as_of as date) "
+        f"and {_explain_predicate(con, explain_accounts)} and cast(account_id as varchar) in "
+        f"(select account_id from work_scores where as_of = cast($as_of as date) and reason_1 is null)",
+        {"as_of": str(as_of)}).df()
+    if features.empty:
+        return 0
+    scored_by = {r[0] for r in con.execute(
+        "select distinct pay_model from work_scores where as_of = cast(? as date)", [str(as_of)]).fetchall()}
+    if scored_by != {label}:
+        raise ModelScoreMismatch(f"work_scores at {as_of} were scored by {sorted(scored_by)} but the champion is now "
+                                 f"{label}; rescore before adding reasons")
+    reasons = reason_columns(pay_model, features).assign(account_id=features["account_id"].astype(str).to_numpy())
+    con.register("_recobro_reasons", reasons)
+    try:
+        con.execute("update work_scores as s set reason_1 = r.reason_1, reason_2 = r.reason_2, "
+                    "reason_3 = r.reason_3, reasons_text = r.reasons_text from _recobro_reasons as r "
+                    "where s.account_id = r.account_id and s.as_of = cast(? as date)", [str(as_of)])
+    finally:
+        con.unregister("_recobro_reasons")
+    return len(reasons)
