@@ -4,11 +4,15 @@ The simulator writes one delivery of N accounts (default 200,000; the issue's ta
 1,000,000); it is cached under `--workdir` so a rerun skips the simulation. Reported, measured
 side by side in the same run on the same files, each into a fresh warehouse file:
 
-- bare load: `create table <t> as select * from read_csv('<t>.csv')` for the seven files;
+- bare load: `create table <t> as select * from read_csv('<t>.csv', columns = {contract types})`
+  for the seven files: a plain typed load, no sniffing, no checks;
 - validated ingest: `ingestion.load_delivery(validate=False)`: contract, typing, every row
   rule, duplicates and key conflicts, quarantine, pending parents, batch rules, audit tables,
   data-quality holds and person keys, in one transaction (target <= 2x the bare load);
-- with `--expectations`, the same plus the Great Expectations suite (reported separately).
+- with `--expectations`, the same plus the Great Expectations suite, reported separately: GE
+  re-checks the accepted rows for Data Docs (pandas, single-threaded) and decides nothing, as
+  the SQL row rules already quarantined; the daily flow runs it by default, so it is measured,
+  not hidden, but it is outside the 2x target.
 
 Wall time is the best of `--repeat` runs; CPU seconds are shown too, as the machine is shared.
 """
@@ -39,13 +43,19 @@ def simulated_delivery(workdir: Path, accounts: int, days: int, seed: int) -> Pa
 
 
 def bare_load(db: Path, delivery: Path) -> int:
-    """Plain DuckDB: every CSV into a table with type sniffing and nothing else; returns rows."""
+    """Plain DuckDB: every CSV into a table of the contract's declared types (no sniffing, no
+    checks; a bad value would abort it); returns rows. The fair floor for a typed load."""
     import duckdb
 
+    from recobro.contract import TABLES
+
     with duckdb.connect(str(db)) as con:
+        con.execute("set timezone = 'UTC'")
         rows = 0
         for path in sorted(delivery.glob("*.csv")):
-            con.execute(f"create table {path.stem} as select * from read_csv('{path}')")
+            types = ", ".join(f"'{c.name}': '{c.type}'" for c in TABLES[path.stem].columns)
+            con.execute(f"create table {path.stem} as select * from read_csv('{path}', columns = {{{types}}}, "
+                        "header = true, auto_detect = false)")
             rows += con.execute(f"select count(*) from {path.stem}").fetchall()[0][0]
         return rows
 

@@ -76,8 +76,10 @@ def _schema_types(con, table: str, source_file: str, limits: BatchThresholds) ->
         group by f.column_name order by f.column_name""").fetchall()
     worst = (0.0, "")
     for column, n_fail, first_row in rows:
-        text = source_text(table, column)
-        n_values = con.execute(f"select count({text}) from ingest_typed_{table} where _is_new").fetchall()[0][0]
+        # a value is present when its text is (failing rows keep their text) or it parsed (clean rows)
+        present = f"{source_text(table, column)} is not null or {column} is not null"
+        n_values = con.execute(f"select count(*) filter ({present}) from ingest_typed_{table} "
+                               "where _is_new").fetchall()[0][0]
         share = n_fail / max(n_values, 1)
         if share > worst[0]:
             worst = (share, f"{source_file}: column {column}: {n_fail} of {n_values} values do not parse "

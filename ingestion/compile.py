@@ -27,8 +27,9 @@ def _normalised(table: str, col: Column) -> str:
     if col.name == "email":
         return f"lower({raw})"
     if table == "consents" and col.name == "contact_point":
-        return (f"case when lower(channel__raw) = 'email' then lower({raw}) "
-                f"when lower(channel__raw) in {PHONE_CHANNELS} then {_phone(raw)} else {raw} end")
+        channel = source_text(table, "channel")
+        return (f"case when lower({channel}) = 'email' then lower({raw}) "
+                f"when lower({channel}) in {PHONE_CHANNELS} then {_phone(raw)} else {raw} end")
     if col.type == "VARCHAR":
         return raw
     return f"try_cast({raw} as {col.type})"
@@ -60,15 +61,38 @@ def pending_ddl(table: str) -> str:
             f"_source_row bigint, _arrived_at timestamptz, {cols})")
 
 
+def _trimmed(expr: str) -> str:
+    """`nullif(trim(expr), '')`, calling trim only where it can change the text. DuckDB's trim
+    strips Unicode space separators (all non-ASCII except ' ') and walks and copies every string:
+    it cost more than parsing the file. Pure-ASCII text (strlen = length) holding no space is
+    returned as it is; the test is two cheap scans."""
+    needs_trim = f"contains({expr}, ' ') or strlen({expr}) <> length({expr})"
+    return f"nullif(case when {needs_trim} then trim({expr}) else {expr} end, '')"
+
+
+def _row_rules(table: str):
+    """The rules of `table` that a row can fail on its own, in the bit order of `_fails`."""
+    rules = [r for r in rules_for(table) if r.predicate is not None]
+    assert len(rules) < 63, f"{table}: the rule bitmask holds at most 62 rules"
+    return rules
+
+
 def typed_sql(table: str) -> str:
-    """`ingest_typed_<table>`: one row per row to judge; typed, normalised contract columns,
-    each beside its trimmed source text `<col>__raw` (plain text columns only once, see
-    `source_text`), plus `_payload` (hash of the typed row)."""
+    """`ingest_typed_<table>`: one row per row to judge, typed and judged in one scan of the file.
+
+    Columns: typed, normalised contract columns; `_fails`, a bitmask of the row rules the row
+    fails (bit i = rule i of `_row_rules`, 0 for a clean row; `failures_sql` unpacks it);
+    `<col>__raw`, the trimmed source text of each typed column, kept only for failing rows (a
+    clean row's text is never read again; keeping it cost memory and a few percent of a load);
+    plain text columns appear once (see `source_text`); `_payload` hashes the typed row."""
     cols = TABLES[table].columns
     names = ", ".join(c.name for c in cols)
-    raws = ", ".join(f"nullif(trim({c.name}), '') as {c.name}__raw" for c in cols)
+    raws = ", ".join(f"{_trimmed(c.name)} as {source_text(table, c.name)}" for c in cols)
     typed = ", ".join(f"{_normalised(table, c)} as {c.name}" for c in cols if not _plain(table, c))
-    kept = ", ".join(f"{c.name}__raw as {c.name}" if _plain(table, c) else f"{c.name}__raw, {c.name}" for c in cols)
+    fails = " | ".join(f"(case when {_predicate(table, r.predicate)} then {1 << i} else 0 end)"
+                       for i, r in enumerate(_row_rules(table))) or "0"
+    kept = ", ".join(c.name if _plain(table, c)
+                     else f"case when _fails <> 0 then {c.name}__raw end as {c.name}__raw, {c.name}" for c in cols)
     return f"""
 create or replace temp table ingest_typed_{table} as
 with new_rows as (
@@ -86,8 +110,9 @@ src as (
     union all
     select -row_number() over () as _rid, _is_new, {META}, {raws} from parked
 ),
-typed as (select *, {typed} from src)
-select _rid, _is_new, {META}, {kept}, {payload_sql(table)} as _payload from typed
+typed as (select *, {typed} from src),
+judged as (select *, ({fails})::bigint as _fails from typed t)
+select _rid, _is_new, {META}, {kept}, {payload_sql(table)} as _payload, _fails from judged
 """
 
 
@@ -105,21 +130,19 @@ def payload_sql(table: str, alias: str = "") -> str:
 
 
 def failures_sql(table: str) -> str:
-    """`ingest_fail_<table>`: one row per failing row and rule (row rules only), in one scan:
-    each row gets the list of rules it fails; rows that fail none are dropped at once."""
-    rules = [r for r in rules_for(table) if r.predicate is not None]
-    checks = ", ".join(f"case when {_predicate(table, r.predicate)} then {i} end" for i, r in enumerate(rules))
-    meta = ", ".join(f"({i}, '{r.column}', '{r.rule_id}', '{_quote(r.description)}')" for i, r in enumerate(rules))
+    """`ingest_fail_<table>`: one row per failing row and rule (row rules only), unpacked from
+    the `_fails` bitmask of `ingest_typed_<table>`; clean rows (the vast majority) are skipped."""
+    meta = ", ".join(f"({i}, '{r.column}', '{r.rule_id}', '{_quote(r.description)}')"
+                     for i, r in enumerate(_row_rules(table))) or "(0, '', '', '')"
     return f"""
 create or replace temp table ingest_fail_{table} as
-with checked as (
-    select t._rid, list_filter([{checks}], lambda x: x is not null) as failed from ingest_typed_{table} t
-),
-failing as (
-    select _rid, unnest(failed) as rule_no from checked where len(failed) > 0
+with failing as (
+    select _rid, _fails from ingest_typed_{table} where _fails <> 0
 ),
 rules (rule_no, column_name, rule_id, reason) as (values {meta})
-select f._rid, r.column_name, r.rule_id, r.reason from failing f join rules r on r.rule_no = f.rule_no
+select f._rid, r.column_name, r.rule_id, r.reason
+from failing f, rules r
+where (f._fails >> r.rule_no) & 1 = 1
 """
 
 
@@ -135,13 +158,19 @@ create or replace temp table ingest_class_{table} as
 with failed as (
     select _rid, bool_and(rule_id in {_PARENT}) as only_parent from ingest_fail_{table} group by _rid
 ),
-passing as (
+passing as not materialized (
     select t._rid, t._is_new, t.{key} as key, t._payload
     from ingest_typed_{table} t anti join failed f on f._rid = t._rid
 ),
+-- keys that repeat: found first by a 64-bit hash (grouping integers is several times cheaper
+-- than grouping strings), then confirmed on the key itself among those few candidates
+repeated_hash as (
+    select hash(key) as h from passing group by h having count(*) > 1
+),
 repeated as (
     select key, min(_payload) <> max(_payload) as differs, min(_rid) as first_rid
-    from passing group by key having count(*) > 1
+    from passing semi join repeated_hash r on r.h = hash(passing.key)
+    group by key having count(*) > 1
 ),
 in_warehouse as (
     select r.{key} as key, {payload_sql(table, 'r')} as _payload
@@ -187,10 +216,14 @@ select * from final
 
 
 def _record(table: str, alias: str, from_typed: bool) -> str:
-    """JSON of a row's source text (from ingest_typed) or values (from raw) with personal values redacted."""
+    """JSON of a row's source text (from ingest_typed) or values (from raw) with personal values
+    redacted. A row that passed every row rule (quarantined only for a key conflict) kept no
+    source text: its typed values, which that text parsed to, stand in for it."""
     parts = []
     for c in TABLES[table].columns:
-        value = f"{alias}.{source_text(table, c.name)}" if from_typed else f"{alias}.{c.name}::varchar"
+        text = source_text(table, c.name)
+        value = (f"{alias}.{c.name}::varchar" if not from_typed
+                 else f"{alias}.{text}" if text == c.name else f"coalesce({alias}.{text}, {alias}.{c.name}::varchar)")
         parts.append(f"{c.name} := case when {value} is null then null else '<redacted>' end"
                      if c.name in PERSONAL_COLUMNS else f"{c.name} := {value}")
     return f"to_json(struct_pack({', '.join(parts)}))::varchar"

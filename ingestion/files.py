@@ -101,6 +101,13 @@ def _csv_header(path: Path, m: Manifest) -> list[str]:
     return header
 
 
+def _csv_cells(line: bytes, m: Manifest) -> list[bytes]:
+    """The cells of one physical CSV line as bytes, honouring quotes. Latin-1 maps each byte to one
+    character, so quotes and delimiters (ASCII, never inside a UTF-8 sequence) keep their places."""
+    text = line.rstrip(b"\r\n").decode("latin-1")
+    return [cell.encode("latin-1") for cell in next(csv.reader([text], delimiter=m.delimiter), [])]
+
+
 def _undecodable_cell(path: Path, line_no: int, m: Manifest) -> str:
     """Where on physical line `line_no` (1-based) the bytes stop being UTF-8: 'line L, column C'."""
     with path.open("rb") as fh:
@@ -108,12 +115,12 @@ def _undecodable_cell(path: Path, line_no: int, m: Manifest) -> str:
         line = header
         for _ in range(line_no - 1):
             line = fh.readline()
-    names = header.decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r\n").split(m.delimiter)
-    for i, cell in enumerate(line.rstrip(b"\r\n").split(m.delimiter.encode())):
+    names = [cell.decode("utf-8", "replace").lstrip("\ufeff").strip() for cell in _csv_cells(header, m)]
+    for i, cell in enumerate(_csv_cells(line, m)):
         try:
             cell.decode("utf-8")
         except UnicodeDecodeError:
-            return f"line {line_no}, column {names[i].strip() if i < len(names) else i + 1}"
+            return f"line {line_no}, column {names[i] if i < len(names) else i + 1}"
     return f"line {line_no}"
 
 

@@ -23,8 +23,9 @@ def customer_persons(con: duckdb.DuckDBPyConnection, max_customers_per_point: in
     normalised phones and emails, so it does not depend on load order.
     """
     con.execute(read_sql(SQL_DIR / "person_edges.sql"), {"max_customers": max_customers_per_point})
+    # only customers sharing a point need labels (a few percent of them); the rest are their own person
     con.execute("create or replace temp table ingest_person_label as "
-                "select customer_id, customer_id as person_key from raw_customers")
+                "select distinct a as customer_id, a as person_key from ingest_person_edges")
     label_step = read_sql(SQL_DIR / "person_label_step.sql")
     while True:  # each pass lowers labels along edges; stops at the component minimum
         con.execute(label_step)

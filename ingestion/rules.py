@@ -49,6 +49,13 @@ def _exists(parent: str, key: str, column: str | None = None) -> str:
             f"exists (select 1 from key_conflicts k where k.table_name = '{parent}' and k.key = {col}))")
 
 
+# The account exists and its (account, currency) pair does not: raw_accounts holds one row per
+# account with a required currency. Uncorrelated on purpose: the correlated `exists` with an
+# inequality made DuckDB copy every judged row through a delim join (~0.7 s per million ledger rows).
+_ACCOUNT_CURRENCY = ("t.currency is not null and t.account_id in (select account_id from raw_accounts) and "
+                     "(t.account_id, t.currency) not in (select account_id, currency from raw_accounts)")
+
+
 def _column_rules(table: str, col: Column) -> list[Rule]:
     """Rules that follow from the contract alone: required, parseable, UTC offset, enum."""
     c = col.name
@@ -95,16 +102,14 @@ def _business_rules() -> list[Rule]:
         Rule("known_account", "ledger", "account_id", "account_id must name a loaded account",
              f"t.account_id is not null and not {_exists('accounts', 'account_id')}"),
         Rule("account_currency", "ledger", "currency", "currency must equal the account's currency",
-             "t.currency is not null and exists (select 1 from raw_accounts p "
-             "where p.account_id = t.account_id and p.currency <> t.currency)"),
+             _ACCOUNT_CURRENCY),
         Rule("amount_sign", "promises", "promised_amount", f"promised_amount {positive}",
              "t.promised_amount is not null and t.promised_amount <= 0",
              ("ExpectColumnValuesToBeBetween", {"column": "promised_amount", "min_value": 0, "strict_min": True})),
         Rule("known_account", "promises", "account_id", "account_id must name a loaded account",
              f"t.account_id is not null and not {_exists('accounts', 'account_id')}"),
         Rule("account_currency", "promises", "currency", "currency must equal the account's currency",
-             "t.currency is not null and exists (select 1 from raw_accounts p "
-             "where p.account_id = t.account_id and p.currency <> t.currency)"),
+             _ACCOUNT_CURRENCY),
         Rule("due_after_created", "promises", "due_date", "due_date must be on or after created_at's date (UTC)",
              "t.due_date < t.created_at::date"),
         Rule("known_account", "contacts", "account_id", "account_id must name a loaded account",

@@ -44,6 +44,9 @@ def _parquet(tmp_path, truncate: bool = False) -> bytes:
 
 LATIN1_LEDGER = (LEDGER_HEAD + "E1,A1,2024-02-02T00:00:00Z,2024-02-02,charge,100.00,COP,,tarjeta\n"
                  "E2,A1,2024-02-02T00:00:00Z,2024-02-02,payment,5.00,COP,,dep\u00f3sito\n").encode("latin-1")
+# the bad byte sits in a quoted cell holding the delimiter: splitting on ',' alone named payment_method
+LATIN1_QUOTED_LEDGER = (LEDGER_HEAD + 'E1,A1,2024-02-02T00:00:00Z,2024-02-02,reversal,5.00,COP,"E0,dep\u00f3sito",card\n'
+                        ).encode("latin-1")
 SEMICOLON_LEDGER = LEDGER.replace(",", ";").replace("100.00", "100,00").encode()
 
 # (id, files, manifest, expected error class or None, regex the message must match)
@@ -59,6 +62,8 @@ ERRORS = [
      r"ledger\.csv: line 1 \(header\).*delimited by ';'.*delivery\.yaml"),
     ("undeclared-latin1", {"ledger.csv": LATIN1_LEDGER}, None, ContractError,
      r"ledger\.csv: line 3, column payment_method \(data row 2\) is not utf-8.*encoding: latin-1"),
+    ("undeclared-latin1-quoted-cell", {"ledger.csv": LATIN1_QUOTED_LEDGER}, None, ContractError,
+     r"ledger\.csv: line 2, column reverses_entry_id \(data row 1\) is not utf-8"),
     ("extra-field", {"ledger.csv": (LEDGER + "E9,A1,2024-02-02T00:00:00Z,2024-02-02,fee,1,COP,,,x\n").encode()},
      None, ContractError, r"ledger\.csv: cannot be read.*data row 5"),
     ("all-values-wrong-type", {"ledger.csv": LEDGER.replace("2024-02-0", "day ").encode()}, None, BatchRuleError,

@@ -7,7 +7,8 @@ create table if not exists quarantine (
     column_name varchar,
     rule_id varchar,
     reason varchar,
-    -- the source text of the row; personal columns are redacted
+    -- the source text of the row; personal columns are redacted. A row quarantined only for a
+    -- key conflict shows its typed values as text (e.g. 51.00 for a source '51')
     record_json varchar,
 );
 
