@@ -8,10 +8,10 @@ STAMP  := $(VENV)/.recobro-installed
 UV_VERSION := 0.13.9
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test test-fast bench lock clean
+.PHONY: help setup demo test test-fast bench bench-quick lock clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,8 +31,11 @@ test: $(STAMP)  ## run the whole test suite
 test-fast: $(STAMP)  ## run the tests except end-to-end and browser ones
 	$(BIN)/python -m pytest -q -m "not e2e and not browser"
 
-bench: $(STAMP)  ## run the benchmarks and print their numbers
+bench: $(STAMP)  ## run the benchmarks at the issues' sizes (1M accounts; ~30 min, ~8 GiB) and print their numbers
 	$(BIN)/python -m benchmarks
+
+bench-quick: $(STAMP)  ## run every benchmark at its small default size (a few minutes)
+	$(BIN)/python -m benchmarks --quick
 
 lock:  ## recompile requirements.lock from requirements.in (names no index host)
 	uv pip compile requirements.in --python-version 3.11 --no-header --no-annotate -o requirements.lock

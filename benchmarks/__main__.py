@@ -1,4 +1,9 @@
-"""Run every benchmark, or one: `python -m benchmarks [NAME [ARGS...]]`."""
+"""Run every benchmark at the sizes the issues set, or one: `python -m benchmarks [NAME [ARGS...]]`.
+
+`python -m benchmarks` (what `make bench` runs) uses ISSUE_SIZES: 1M accounts for simulation,
+ingest and models (about half an hour and 8 GiB on 2 cores). `python -m benchmarks NAME` runs one
+benchmark with its own, smaller defaults unless arguments are given; `--quick` runs all of them so.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,15 @@ import pkgutil
 import sys
 
 import benchmarks
+
+
+#: arguments per benchmark for the sizes named in the issues' "done when" lists
+ISSUE_SIZES = {
+    "simulate": [],  # 100k and 1M accounts x 180 days
+    "ingest": ["--accounts", "1000000"],
+    "models": ["--rows", "1000000"],
+    "channel": [],  # policy value at 20k accounts, training time at 1M rows
+}
 
 
 def available() -> list[str]:
@@ -19,15 +33,17 @@ def main(argv: list[str]) -> int:
     if argv and argv[0] in ("-h", "--help"):
         print(__doc__ + "\navailable: " + ", ".join(names))
         return 0
-    if argv:
+    if argv and argv[0] != "--quick":
         if argv[0] not in names:
             print(f"unknown benchmark {argv[0]!r}; available: {', '.join(names)}", file=sys.stderr)
             return 2
         return importlib.import_module(f"benchmarks.bench_{argv[0]}").main(argv[1:])
+    quick = argv[:1] == ["--quick"]
     status = 0
     for name in names:
-        print(f"\n=== benchmark: {name} ===", flush=True)
-        status |= importlib.import_module(f"benchmarks.bench_{name}").main([])
+        args = [] if quick else ISSUE_SIZES.get(name, [])
+        print(f"\n=== benchmark: {name} {' '.join(args)} ===", flush=True)
+        status |= importlib.import_module(f"benchmarks.bench_{name}").main(args)
     return status
 
 
