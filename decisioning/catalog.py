@@ -19,18 +19,37 @@ CANDIDATES = (
     ("remind", "sms", 0.03, 0.08, 0.07, False, "phone"),
     ("remind", "email", 0.001, 0.02, 0.02, False, "email"),
     ("remind", "whatsapp", 0.05, 0.07, 0.09, False, "phone"),
-    ("remind", "voice", 0.30, 0.05, 0.04, False, "phone"),
+    ("remind", "voice", 0.25, 0.05, 0.04, False, "phone"),
     ("payment_link", "sms", 0.03, 0.10, 0.09, True, "phone"),
     ("payment_link", "email", 0.001, 0.03, 0.03, True, "email"),
     ("payment_link", "whatsapp", 0.05, 0.11, 0.14, True, "phone"),
     ("offer_plan", "email", 0.001, 0.03, 0.03, True, "email"),
     ("offer_plan", "whatsapp", 0.05, 0.06, 0.08, True, "phone"),
-    ("offer_plan", "agent_call", 3.00, 0.16, 0.16, True, "phone"),
-    ("agent_call", "agent_call", 3.00, 0.14, 0.12, False, "phone"),
-    ("escalate", "letter", 1.00, 0.05, 0.05, True, None),
+    ("offer_plan", "agent_call", 2.50, 0.16, 0.16, True, "phone"),
+    ("agent_call", "agent_call", 2.50, 0.14, 0.12, False, "phone"),
+    ("escalate", "letter", 0.90, 0.05, 0.05, True, None),
 )
 CANDIDATE_COLUMNS = ("action", "channel", "cost_usd", "uplift_champion", "uplift_challenger",
                      "quotes_amount", "contact_point")
+
+
+def channel_cost_usd() -> dict[str, float]:
+    """Unit cost of one contact per channel (USD): the one cost source for decide and the channel model."""
+    costs: dict[str, float] = {}
+    for _, channel, cost, *_ in CANDIDATES:
+        if costs.setdefault(channel, cost) != cost:
+            raise ValueError(f"catalog gives channel {channel!r} two costs: {costs[channel]} and {cost}")
+    return costs
+
+
+# The channel response model (models.channel, scored into work_channel_values) values a contact through a
+# channel: expected extra payment within 30 days versus no contact, net of the channel's cost. These actions take
+# that value in the arms below; the catalog's uplift prior then only orders actions on the same channel (the
+# logged history the model learns from does not separate the message from the channel). Escalation is an adverse
+# step reached by rule only and keeps its prior; the challenger arm keeps the catalog priors, so the randomised
+# experiment measures the model's policy against the prior-based one.
+MODEL_VALUED_ACTIONS = ("remind", "payment_link", "offer_plan", "agent_call")
+MODEL_VALUE_ARMS = ("champion",)
 
 # Segment -> (actions strategy allows, treatment path as (path day, action, channel) steps).
 # The path day is days past due counted from the start of the segment's DPD bucket; the control

@@ -11,6 +11,7 @@ Human-agent actions (channel agent_call) are capped at `agent_capacity` per as_o
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,11 +20,12 @@ import duckdb
 
 from decisioning import catalog
 from decisioning.policy_tables import register_catalog_tables, register_policy_tables, register_send_windows
-from decisioning.rule_packs import load_rule_packs
+from decisioning.rule_packs import BLOCKING_HOLDS, CALL_CHANNELS, STOP_HOLDS, load_rule_packs
 from recobro.settings import Settings
 from recobro.warehouse import read_sql, table_exists
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -59,6 +61,7 @@ def _set_variables(con: duckdb.DuckDBPyConnection, as_of: dt.date, agent_capacit
     from features.build import PROMISE_GRACE_DAYS
     from models.score import HIGH_RISK_BELOW, LOW_RISK_FROM
 
+    arm_edges = _arm_edges(catalog.ARMS)
     values = {
         "as_of": (as_of, "date"),
         "as_of_end": (dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), dt.timezone.utc), "timestamptz"),
@@ -69,15 +72,43 @@ def _set_variables(con: duckdb.DuckDBPyConnection, as_of: dt.date, agent_capacit
         "epsilon": (catalog.EPSILON, "double"),
         "promise_grace_days": (PROMISE_GRACE_DAYS, "integer"),
         "plan_installments": (catalog.PLAN_INSTALLMENTS, "integer"),
+        "blocking_holds": (list(BLOCKING_HOLDS), "varchar[]"),
+        "stop_holds": (list(STOP_HOLDS), "varchar[]"),
+        "call_channels": (list(CALL_CHANNELS), "varchar[]"),
+        "champion_below": (arm_edges[0], "integer"),
+        "challenger_below": (arm_edges[1], "integer"),
+        "model_actions": (list(catalog.MODEL_VALUED_ACTIONS), "varchar[]"),
+        "model_arms": (list(catalog.MODEL_VALUE_ARMS), "varchar[]"),
     }
     for name, (value, typ) in values.items():
         con.execute(f"set variable {name} = cast(? as {typ})", [value])
 
 
-def _ensure_optional_inputs(con: duckdb.DuckDBPyConnection) -> None:
+def _arm_edges(arms) -> tuple[int, int]:
+    """Hash-bucket upper bounds (of 100) of the champion and challenger arms; control takes the rest."""
+    names = tuple(name for name, _ in arms)
+    shares = [int(share) for _, share in arms]
+    if names != ("champion", "challenger", "control") or sum(shares) != 100 or min(shares) < 0:
+        raise ValueError(f"catalog.ARMS must split 100 buckets over champion, challenger, control; got {arms}")
+    return shares[0], shares[0] + shares[1]
+
+
+def _ensure_optional_inputs(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Create empty temp stand-ins for optional inputs that are absent; returns the names created."""
+    created = []
     if not table_exists(con, "data_quality_holds"):
         con.execute("create or replace temp table data_quality_holds (account_id varchar, load_id varchar, "
                     "rule_id varchar, created_at timestamptz)")
+        created.append("data_quality_holds")
+    if not table_exists(con, "work_channel_values"):
+        # no channel scoring run (the daily flow always runs it, and it fails closed without a champion):
+        # every candidate keeps its catalog prior, and model_versions names no channel model
+        log.warning("work_channel_values is missing: valuing every candidate with the catalog priors")
+        con.execute("create or replace temp table work_channel_values (as_of date, account_id varchar, "
+                    "customer_id varchar, channel varchar, uplift double, stake_usd double, cost_usd double, "
+                    "net_value_usd double, channel_model varchar)")
+        created.append("work_channel_values")
+    return created
 
 
 def _build(con: duckdb.DuckDBPyConnection, name: str, temp: bool = False) -> None:
@@ -96,7 +127,10 @@ def decide(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date,
         raise ValueError(f"agent_capacity must be >= 0, got {agent_capacity}")
     packs = load_rule_packs(settings.rule_packs_dir)
     _set_variables(con, as_of, capacity)
-    _ensure_optional_inputs(con)
+    stand_ins = _ensure_optional_inputs(con)
+    if "work_channel_values" not in stand_ins and not con.execute(
+            "select count(*) from work_channel_values where as_of = ?", [as_of]).fetchall()[0][0]:
+        log.warning("work_channel_values has no rows for %s (stale channel scoring?): catalog priors only", as_of)
     policies = register_policy_tables(con, packs)
     register_catalog_tables(con)
     _build(con, "int_decision_accounts", temp=True)
@@ -112,6 +146,9 @@ def decide(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date,
     except Exception:
         con.execute("rollback")
         raise
+    finally:
+        for name in stand_ins:  # a later real table of that name must not be shadowed by the stand-in
+            con.execute(f"drop table if exists temp.main.{name}")
     return _summarise(con, as_of, capacity)
 
 

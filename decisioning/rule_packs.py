@@ -19,6 +19,11 @@ from recobro.contract import CHANNELS
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CAP_GROUPS = CHANNELS + ("calls", "all_channels")
 CALL_CHANNELS = ("voice", "agent_call")
+#: hold kinds that stop collection contact (every kind but vulnerability, which routes to trained humans), most
+#: binding first: the first one an account has names its suppression; hardship_plan stops contact but keeps
+#: its own segment. dispatcher.checks.HARD_HOLDS is the same set, derived from recobro.contract.HOLD_KINDS.
+BLOCKING_HOLDS = ("deceased", "bankruptcy", "cease", "attorney", "breathing_space", "dispute", "hardship_plan")
+STOP_HOLDS = tuple(kind for kind in BLOCKING_HOLDS if kind != "hardship_plan")
 TONES = ("supportive", "friendly", "neutral", "firm")  # increasing intensity
 REQUIRED_HOLDS = (
     "dispute", "cease", "bankruptcy", "deceased", "attorney", "breathing_space", "vulnerability",

@@ -20,7 +20,9 @@ per arm). Channel effects are a few points (DOMAIN.md §4): differencing two ind
 is mostly noise, the shared baseline removes most of it, and the arm models are kept short
 (`arm_estimators`, default 10 boosting rounds) so each arm's deviation is shrunk towards the
 pooled baseline: with six noisy per-channel estimates, an unshrunk argmax picks whichever
-channel's noise is largest (the winner's curse).
+channel's noise is largest (the winner's curse). `heterogeneity` (0..1) shrinks each account's
+deviation further towards the arm's population-average deviation (`arm_means_`): 0 keeps only the
+per-channel average effect, 1 the fitted per-account one.
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ class ChannelResponseModel:
                  min_propensity: float = 0.01,
                  max_weight: float = 10.0, objective: str = "cross_entropy", n_estimators: int = 60,
                  learning_rate: float = 0.05, num_leaves: int = 7, min_child_samples: int = 200,
-                 reg_lambda: float = 5.0, arm_estimators: int | None = 10, seed: int = 7, num_threads: int = 2):
+                 reg_lambda: float = 5.0, arm_estimators: int | None = 10, heterogeneity: float = 0.25,
+                 seed: int = 7, num_threads: int = 2):
         self.features = features
         self.arms = arms
         self.learner = learner
@@ -63,11 +66,12 @@ class ChannelResponseModel:
         self.min_child_samples = min_child_samples
         self.reg_lambda = reg_lambda
         self.arm_estimators = arm_estimators
+        self.heterogeneity = heterogeneity
         self.seed = seed
         self.num_threads = num_threads
 
     _PARAMS = ("features", "arms", "learner", "weighting", "min_propensity", "max_weight", "objective", "n_estimators",
-               "learning_rate", "num_leaves", "min_child_samples", "reg_lambda", "arm_estimators", "seed",
+               "learning_rate", "num_leaves", "min_child_samples", "reg_lambda", "arm_estimators", "heterogeneity", "seed",
                "num_threads")
 
     def get_params(self, deep: bool = True) -> dict:
@@ -142,6 +146,10 @@ class ChannelResponseModel:
             self.arm_rows_[a] = int(sel.sum())
         if "none" in self.arms and "none" not in self.models_:
             raise ValueError("the no-contact arm needs rows: incremental value is measured against it")
+        # each arm's population-average deviation (weighted: the whole eligible population), the point
+        # that `heterogeneity` < 1 shrinks per-account deviations towards
+        self.arm_means_ = {a: float(np.average(self.models_[a].predict(M), weights=self.weights_))
+                           for a in self.models_}
         self.n_features_in_ = len(self.feature_names_)
         return self
 
@@ -163,8 +171,17 @@ class ChannelResponseModel:
         """
         M = as_matrix(X, self.feature_names_)
         base = self.base_model_.predict(M) if self.base_model_ is not None else 0.0
-        out = {a: (np.clip(base + self.models_[a].predict(M), 0.0, 1.0) if a in self.models_
-                   else np.full(len(M), np.nan)) for a in self.arms}
+        h = getattr(self, "heterogeneity", 1.0)
+        means = getattr(self, "arm_means_", {})
+        out = {}
+        for a in self.arms:
+            if a not in self.models_:
+                out[a] = np.full(len(M), np.nan)
+                continue
+            dev = self.models_[a].predict(M)
+            if h != 1.0:
+                dev = means[a] + h * (dev - means[a])
+            out[a] = np.clip(base + dev, 0.0, 1.0)
         return pd.DataFrame(out, index=X.index)
 
     def uplift(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -188,6 +205,10 @@ class ChannelResponseModel:
         else:
             cost = np.array([float(pd.Series(costs).get(c, np.nan)) for c in up.columns])[None, :]
         return pd.DataFrame(up.to_numpy() * stake - cost, index=X.index, columns=up.columns)
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """Uplift per channel as an (n, channels) array: what an MLflow pyfunc wrapper serves."""
+        return self.uplift(X).to_numpy()
 
     def best_channel(self, X: pd.DataFrame, stake, costs, allowed: pd.DataFrame | None = None) -> pd.Series:
         """Argmax channel of net incremental value; 'none' when no allowed channel is positive."""

@@ -174,7 +174,8 @@ def per_account(frame: pd.DataFrame, values: pd.DataFrame, n_accounts: int) -> n
 
 
 def evaluate_against_truth(n_accounts: int = 3_000, history_days: int = 180, seed: int = 5, days: int = 30,
-                           play_seeds=(11,), workdir=None, none_sample: int = 3, model_params=None) -> dict:
+                           play_seeds=(11,), workdir=None, none_sample: int = 3, model_params=None,
+                           scenario: str = "default") -> dict:
     """Simulate, ingest, build `train_channel_response`, fit, and score against truth and by play-forward.
 
     Returns {"truth": truth_agreement(...), "policy": per-policy values, "captured": {policy: share},
@@ -196,7 +197,8 @@ def evaluate_against_truth(n_accounts: int = 3_000, history_days: int = 180, see
 
     as_of = date(2026, 10, 31)
     work = Path(workdir or tempfile.mkdtemp(prefix="recobro-channel-"))
-    simulate(n_accounts, history_days, seed, work / "delivery", work / "truth", end_date=as_of, fmt="parquet")
+    simulate(n_accounts, history_days, seed, work / "delivery", work / "truth", end_date=as_of, fmt="parquet",
+             scenario=scenario)
     truth = pd.read_parquet(work / "truth" / "truth_accounts.parquet")
     con = duckdb.connect()
     try:
@@ -229,7 +231,7 @@ def evaluate_against_truth(n_accounts: int = 3_000, history_days: int = 180, see
         "sms_first": fixed_values(np.tile(-np.arange(len(CHANNELS), dtype=float), (n_accounts, 1))),
         "random": random_values,
     }
-    world, holds, history, _, _ = simulate_world(n_accounts, history_days, seed, as_of)
+    world, holds, history, _, _ = simulate_world(n_accounts, history_days, seed, as_of, scenario=scenario)
     values = channel_swap_values(world, holds, history, choosers, days=days, seeds=play_seeds)
     result["policy"] = values
     result["captured"] = {p: captured_share(values, p) for p in values.index if p not in ("bau", "oracle")}

@@ -17,6 +17,11 @@ PURPOSE = {
                      "promises and to choose whether to ask for a promise at all."),
     "pay_30d": ("Probability that an account receives a payment within 30 days under the current "
                 "contact strategy. Sets the risk tier and, with channel models, the next best action."),
+    "channel_response": ("Per channel, the expected extra share of the past-due amount paid within 30 days "
+                         "because of one contact through that channel versus no contact, learned off-policy "
+                         "from the logged contact history and its propensities. Times the amount at stake "
+                         "minus the channel's cost, it values and ranks the channels decide may use; it never "
+                         "makes a channel allowed (rule packs, holds and consents filter first)."),
 }
 PROHIBITED_USES = (
     "Adverse steps (legal referral, credit-bureau report, refusing a payment plan) on the score alone "
@@ -36,6 +41,20 @@ LIMITS = (
     "score PSI >= 0.10 versus the champion's training baseline needs investigation, > 0.25 action.",
 )
 
+#: limits that replace LIMITS for a target whose output is not a classifier score
+TARGET_LIMITS = {
+    "channel_response": (
+        "Causal only as far as the logged propensities are right and every channel was tried on similar "
+        "accounts: a channel the history never used on a kind of account is extrapolated.",
+        "Channel effects are a few points (DOMAIN.md §4): per-account values are noisy; the argmax is "
+        "trustworthy on average, not for one account.",
+        "The message within a channel (remind, payment link, plan) is not separated in the history: the value "
+        "is per contact through the channel under the logged mix of messages.",
+        "Outcomes mature 30 days after the decision; held-out evaluation is an off-policy estimate (SNIPS), "
+        "and must be confirmed by the randomised champion/challenger/control experiment.",
+    ),
+}
+
 
 def inventory_record(target: str, features) -> dict:
     """The inventory record of `target`'s model as a dict (features checked against the policy)."""
@@ -49,7 +68,7 @@ def inventory_record(target: str, features) -> dict:
         "feature_policy": ("No personal, protected or special-category data: forbidden columns "
                            f"{sorted(FORBIDDEN_COLUMNS)} and prefixes {list(FORBIDDEN_PREFIXES)} are "
                            "refused at training (models.policy)."),
-        "limits": list(LIMITS),
+        "limits": list(TARGET_LIMITS.get(target, LIMITS)),
         "owner": OWNER,
     }
 

@@ -120,6 +120,8 @@ def promote_challenger(con, settings, name: str, as_of, *, allow_psi_investigate
 
     name = REGISTERED_NAMES.get(name, name)  # a target name ("pay_30d") is accepted too
     target = target_of(name)
+    if target == "channel_response":
+        return promote_channel_challenger(con, settings, name, as_of)
     use_tracking(settings)
     challenger, challenger_version = load_champion(settings, name, alias="challenger")
     try:
@@ -161,6 +163,56 @@ def promote_challenger(con, settings, name: str, as_of, *, allow_psi_investigate
         name=name, target=target, as_of=str(as_of), challenger_version=challenger_version,
         champion_version=champion_version, promoted=promoted, reasons=[r for _, r in checks],
         metrics=metrics, psi=psi, psi_band=band, eval_rows=len(bt["eval_df"]))
+    decision = record_decision(settings, decision)
+    if promoted:
+        promote(name, "challenger", settings=settings)
+    log.info("%s", decision.summary())
+    return decision
+
+
+def promote_channel_challenger(con, settings, name: str, as_of, *, min_gain: float = 0.0) -> PromotionDecision:
+    """Gate for the channel response model: off-policy value on the held-out decisions, no truth needed.
+
+    On the last ~20% of decision dates of `train_channel_response` (rebuilt by the train flow), the
+    challenger's channel choice must be worth more per contact (SNIPS, USD) than the champion's, and more
+    than the logged policy's channels on the same contacts. Recorded like the classifiers' decisions.
+    """
+    from models.channel_data import load_training_frame
+    from models.channel_train import off_policy_value
+    from models.estimator import later_slice
+    from models.train import EVALUATION_FRACTION
+
+    use_tracking(settings)
+    challenger, challenger_version = load_champion(settings, name, alias="challenger")
+    try:
+        champion, champion_version = load_champion(settings, name)
+    except ModelNotFound:
+        champion, champion_version = None, None
+    if champion_version == challenger_version:
+        raise ValueError(f"{name}@challenger and @champion are the same version {challenger_version}")
+    frame = load_training_frame(con)
+    frame = frame[pd.to_datetime(frame["decision_date"]) < pd.Timestamp(as_of)]
+    held = frame[later_slice(frame["decision_date"], EVALUATION_FRACTION)]
+    metrics = {"challenger": off_policy_value(challenger, held)}
+    if champion is not None:
+        metrics["champion"] = off_policy_value(champion, held)
+    mine = metrics["challenger"]
+    checks = []
+    if champion is not None:
+        theirs = metrics["champion"]
+        ok = mine["policy_value"] > theirs["policy_value"] + min_gain
+        checks.append((ok, f"{'PASS' if ok else 'FAIL'}: held-out value per contact {mine['policy_value']:.4f} USD "
+                           f"vs champion v{champion_version} {theirs['policy_value']:.4f} (SNIPS)"))
+    else:
+        checks.append((True, "PASS: no champion to beat (first model of this name)"))
+    ok = mine["policy_value"] > mine["logged_value"]
+    checks.append((ok, f"{'PASS' if ok else 'FAIL'}: held-out value per contact {mine['policy_value']:.4f} USD vs "
+                       f"the logged channels {mine['logged_value']:.4f} (effective sample size {mine['ess']:.0f})"))
+    promoted = all(k for k, _ in checks)
+    decision = PromotionDecision(
+        name=name, target="channel_response", as_of=str(as_of), challenger_version=challenger_version,
+        champion_version=champion_version, promoted=promoted, reasons=[r for _, r in checks], metrics=metrics,
+        eval_rows=len(held))
     decision = record_decision(settings, decision)
     if promoted:
         promote(name, "challenger", settings=settings)

@@ -13,7 +13,8 @@ from recobro.settings import Settings
 
 EXPERIMENT = "recobro"
 #: target -> registered model name
-REGISTERED_NAMES = {"promise_kept": "recobro_promise_kept", "pay_30d": "recobro_pay_propensity"}
+REGISTERED_NAMES = {"promise_kept": "recobro_promise_kept", "pay_30d": "recobro_pay_propensity",
+                    "channel_response": "recobro_channel_response"}
 
 
 class ModelNotFound(LookupError):

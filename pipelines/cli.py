@@ -88,7 +88,12 @@ def cmd_features(args, settings: Settings) -> int:
 
 
 def cmd_train(args, settings: Settings) -> int:
-    """Train the models on snapshots before --as-of, log them to MLflow and register them."""
+    """Train the models on snapshots before --as-of, log them to MLflow and register them.
+
+    Three registered models: recobro_promise_kept, recobro_pay_propensity and recobro_channel_response
+    (per channel, the incremental payment of a contact net of its cost, learned off-policy from the
+    logged contacts and their propensities). A first version becomes @champion, later ones @challenger.
+    """
     from pipelines.flows import train_flow
 
     for trained in train_flow(args.as_of):
@@ -131,6 +136,8 @@ def cmd_models(args, settings: Settings) -> int:
 
     promote NAME --as-of D: the challenger becomes champion only if it beats the champion and a rules
     baseline out of time and its score PSI is stable; exit 1 when refused (the reasons are printed).
+    For recobro_channel_response the gate is the held-out off-policy value per contact (SNIPS) of its
+    channel choice against the champion's and the logged channels'.
     rollback NAME: the previous champion becomes champion again.
     card --as-of D [--truth-dir P]: model cards (AUC vs Bayes AUC, calibration, baselines).
     """
@@ -237,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--truth-dir", help="card: the simulator's ground-truth folder")
 
     p = add("bench", cmd_bench)
-    p.add_argument("name", nargs="?", help="one benchmark (simulate, ingest, models); default all")
+    p.add_argument("name", nargs="?", help="one benchmark (simulate, ingest, models, channel); default all")
     p.add_argument("bench_args", nargs=argparse.REMAINDER, help="arguments for that benchmark")
 
     p = add("demo", cmd_demo)

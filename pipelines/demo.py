@@ -32,7 +32,7 @@ def run_demo(settings: Settings, accounts: int, days: int, seed: int, end_date: 
         simulate(accounts, days, seed, delivery, settings.truth_dir / name, end_date=end_date)
     with _step(2, total, f"ingesting {delivery}"):
         loaded = ingest_flow(str(delivery))
-    with _step(3, total, "training models (features at weekly snapshots, LightGBM, MLflow)"):
+    with _step(3, total, "training models (features at weekly snapshots, channel response off-policy, MLflow)"):
         train_flow(end_date)
     with _step(4, total, f"daily flow for as_of {end_date}: features → score → decide → publish"):
         daily = daily_flow(end_date)
@@ -62,7 +62,8 @@ def _model_metrics(settings: Settings) -> list[str]:
             lines.append(f"  {model}: no champion")
             continue
         metrics = MlflowClient().get_run(version.run_id).data.metrics
-        shown = ", ".join(f"{k}={v:.3f}" for k, v in sorted(metrics.items()) if k in ("auc", "ece"))
+        shown = ", ".join(f"{k}={v:.3f}" for k, v in sorted(metrics.items())
+                          if k in ("auc", "ece", "heldout_policy_value", "heldout_logged_value"))
         lines.append(f"  {model} v{version.version} @champion: {shown}")
     return lines
 

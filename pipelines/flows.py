@@ -40,22 +40,25 @@ def features_flow(as_of: date | str | None = None) -> str:
 
 @flow(name="train")
 def train_flow(as_of: date | str | None = None):
-    """Build training sets from snapshots before as_of, train, log to MLflow, register."""
+    """Build training sets from snapshots before as_of, train, log to MLflow, register (the two scores
+    and the channel response model)."""
     settings = Settings.load().ensure_dirs()
     as_of = resolve_as_of(as_of)
     tasks.build_training_sets(settings, as_of)
-    return tasks.train_models(settings, as_of)
+    tasks.build_channel_training_set(settings, as_of)
+    return [*tasks.train_models(settings, as_of), tasks.train_channel_model(settings, as_of)]
 
 
 @flow(name="daily")
 def daily_flow(as_of: date | str | None = None, delivery_dir: str | None = None):
-    """ingest (if a delivery is given) → features → score → decide → publish."""
+    """ingest (if a delivery is given) → features → score (+ channel values) → decide → publish."""
     settings = Settings.load().ensure_dirs()
     as_of = resolve_as_of(as_of)
     if delivery_dir:
         tasks.load_delivery(settings, Path(delivery_dir))
     tasks.build_account_features(settings, as_of)
     tasks.score_accounts(settings, as_of)
+    tasks.score_channels(settings, as_of)
     decided = tasks.decide_actions(settings, as_of)
     published = tasks.publish_tables(settings, as_of)
     return {"decided": decided, "published": published}

@@ -43,9 +43,25 @@ def build_training_sets(settings: Settings, as_of: date) -> list[str]:
         return [training_set(con, target, as_of) for target in ("promise_kept", "pay_30d")]
 
 
+@task(name="build-channel-training-set", cache_policy=NO_CACHE)
+def build_channel_training_set(settings: Settings, as_of: date) -> str:
+    from models.channel_data import channel_training_set
+
+    with warehouse(settings) as con:
+        return channel_training_set(con, as_of)
+
+
 @task(name="train-models", cache_policy=NO_CACHE)
 def train_models(settings: Settings, as_of: date):
     from models.train import train_models as _train
+
+    with warehouse(settings) as con:
+        return _train(con, settings, as_of)
+
+
+@task(name="train-channel-model", cache_policy=NO_CACHE)
+def train_channel_model(settings: Settings, as_of: date):
+    from models.channel_train import train_channel_model as _train
 
     with warehouse(settings) as con:
         return _train(con, settings, as_of)
@@ -57,6 +73,14 @@ def score_accounts(settings: Settings, as_of: date) -> str:
 
     with warehouse(settings) as con:
         return _score(con, settings, as_of)
+
+
+@task(name="score-channels", cache_policy=NO_CACHE)
+def score_channels(settings: Settings, as_of: date) -> str:
+    from models.channel_score import work_channel_values
+
+    with warehouse(settings) as con:
+        return work_channel_values(con, settings, as_of)
 
 
 @task(name="decide-actions", cache_policy=NO_CACHE)

@@ -184,9 +184,11 @@ def test_model_channel_choice_beats_random_and_spends_less_than_bau(played):
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "issue 5 target not met yet: on BAU's contacted accounts the model's channel choice gains over BAU "
-    "but captures less than 70% of the oracle's gain (see benchmarks/bench_channel.py); strict, so the "
-    "suite fails loudly when the model reaches the target and this mark must go"))
+    "issue 5 target not met at CI size: on 2,500 accounts the model's channel choice gains over BAU but "
+    "captures about half of the oracle's realised gain and ~0.4 of its truth-scored gain (ev_captured). "
+    "At 20,000 accounts (`python -m benchmarks channel`) it captures 74% of the realised gain, but "
+    "ev_captured stays ~0.40, so the luck-free half of this test is honestly not met; strict, so the suite "
+    "fails loudly when the model reaches the target and this mark must go"))
 def test_model_captures_seventy_percent_of_oracle_gain(played):
     assert played.loc["model", "ev_captured"] >= 0.7
     net = played["net_usd"]
@@ -203,3 +205,66 @@ def test_score_channels_gives_one_row_per_account_with_every_channel(portfolio):
     assert set(out["best_channel"]) <= {"none", *CHANNELS}
     no_debt = (s["past_due_amount"].astype(float) <= 0).to_numpy()
     assert (out.loc[no_debt, "best_channel"] == "none").all()  # nothing past due: only costs remain
+
+
+# -- wiring: MLflow registry, scoring into work_channel_values, promotion gate ---------------------------------
+def test_train_registers_scores_and_gates_the_channel_model(portfolio, settings):
+    """First version -> @champion; same data -> reused; scoring fails closed without a champion and writes
+    account x channel values with the model version; a different challenger passes or fails the
+    off-policy gate with readable reasons."""
+    from mlflow import MlflowClient
+
+    from features.build import fct_account_features
+    from models.channel_score import work_channel_values
+    from models.channel_train import channel_costs_usd, train_channel_model
+    from models.promotion import promote_challenger
+    from models.registry import ModelNotFound, version_by_alias
+
+    con = portfolio["con"]
+    fct_account_features(con, AS_OF)
+    with pytest.raises(ModelNotFound, match="recobro_channel_response"):
+        work_channel_values(con, settings, AS_OF)
+
+    first = train_channel_model(con, settings, AS_OF)
+    assert (first.name, first.alias, first.reused) == ("recobro_channel_response", "champion", False)
+    assert {"heldout_policy_value", "heldout_logged_value", "heldout_gain", "heldout_ess"} <= set(first.metrics)
+    assert first.metrics["heldout_ess"] > 10
+    again = train_channel_model(con, settings, AS_OF)
+    assert again.reused and again.version == first.version
+    run = MlflowClient().get_run(first.run_id)
+    assert run.data.params["data_rows"] == str(len(portfolio["frame"]))
+    assert not any("account_id" in v or "ACC-" in v for v in run.data.params.values())
+
+    assert work_channel_values(con, settings, AS_OF) == "work_channel_values"
+    values = con.sql("select * from work_channel_values").df()
+    n = con.sql(f"select count(*) from fct_account_features where as_of = date '{AS_OF}'").fetchall()[0][0]
+    assert len(values) == n * len(CHANNELS) and not values.duplicated(["account_id", "channel"]).any()
+    assert (values["channel_model"] == f"recobro_channel_response/{first.version}").all()
+    assert np.allclose(values["net_value_usd"], values["uplift"] * values["stake_usd"] - values["cost_usd"])
+    assert values.groupby("channel")["cost_usd"].first().to_dict() == channel_costs_usd()
+
+    second = train_channel_model(con, settings, AS_OF, params={"arm_estimators": 20})
+    assert second.alias == "challenger" and second.version != first.version
+    decision = promote_challenger(con, settings, "channel_response", AS_OF)
+    assert any("held-out value per contact" in r and "champion" in r for r in decision.reasons)
+    champion = str(version_by_alias("recobro_channel_response", "champion").version)
+    assert champion == (second.version if decision.promoted else first.version)
+
+
+def test_heterogeneity_shrinks_per_account_effects_towards_the_channel_average(portfolio):
+    """heterogeneity=1 is the fitted per-account model; 0 leaves one effect per channel (the same for every
+    account away from the [0, 1] clip); 0.5 halves the spread around it."""
+    m, s = portfolio["model"], portfolio["scoring"].head(400)
+    default = m.heterogeneity
+    try:
+        full = m.set_params(heterogeneity=1.0).uplift(s)
+        half = m.set_params(heterogeneity=0.5).uplift(s)
+        flat = m.set_params(heterogeneity=0.0).uplift(s)
+        outcomes = m.predict_outcomes(s)
+    finally:
+        m.set_params(heterogeneity=default)
+    assert full.std().min() > 0
+    inside = ((outcomes > 0) & (outcomes < 1)).all(axis=1)
+    assert inside.mean() > 0.5
+    assert flat[inside].std().max() < 1e-9
+    assert (half[inside].std() < full[inside].std()).all()

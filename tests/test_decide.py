@@ -314,3 +314,96 @@ def test_agent_shortage_never_turns_into_escalation(con, settings):
         assert shortage.get(("escalate", "letter"), 0) == pytest.approx(unlimited[account].get(("escalate", "letter"), 0))
         if r.action == "escalate":
             assert "CAPACITY-AGENT-QUEUE" not in r.reason_codes
+
+
+# -- the channel response model's values (work_channel_values) --------------------------------------------------
+def _arm_bucket(account_id: str) -> int:
+    return int(hashlib.md5(f"arm|{account_id}".encode()).hexdigest()[:8], 16) % 100
+
+
+def _explore_draw(account_id: str) -> float:
+    raw = f"explore|{AS_OF}|{account_id}|nba-2026.1"
+    return int(hashlib.md5(raw.encode()).hexdigest()[:8], 16) / 4294967296.0
+
+
+def champion_ids(n: int, prefix: str) -> list[str]:
+    """Account ids the hash puts in the champion arm with a greedy (non-exploring) pick."""
+    ids = (f"{prefix}{i}" for i in range(1000))
+    return [a for a in ids if _arm_bucket(a) < 80 and _explore_draw(a) >= 0.05][:n]
+
+
+def add_channel_values(con, values: dict[str, dict[str, float]], model: str = "recobro_channel_response/3"):
+    """work_channel_values rows: {account: {channel: net value USD}}; unlisted channels are worth -1 USD."""
+    con.execute("create or replace table work_channel_values (as_of date, account_id varchar, customer_id varchar, "
+                "channel varchar, uplift double, stake_usd double, cost_usd double, net_value_usd double, "
+                "channel_model varchar)")
+    for acc, by_channel in values.items():
+        for ch in CHANNELS:
+            con.execute("insert into work_channel_values values (?, ?, ?, ?, 0, 0, 0, ?, ?)",
+                        [AS_OF, acc, "c" + acc, ch, by_channel.get(ch, -1.0), model])
+
+
+def test_channel_model_values_choose_the_channel(con, settings):
+    a, b = champion_ids(2, "m")
+    build_world(con, [{"id": a}, {"id": b}])
+    decide(con, settings, AS_OF)  # no channel values: catalog priors
+    prior = nba(con)
+    assert all("value=prior" in r.reason_codes and "channel=" not in r.model_versions for r in prior.values())
+    add_channel_values(con, {a: {"voice": 5.0, "sms": 1.0}, b: {"email": 3.0, "voice": 1.0}})
+    decide(con, settings, AS_OF)
+    out = nba(con)
+    assert (out[a].action, out[a].channel) == ("remind", "voice")  # the only early-stage action by voice
+    assert out[b].channel == "email" and out[b].action == "payment_link"  # the prior orders actions on a channel
+    assert {prior[a].channel, prior[b].channel} != {"voice", "email"}  # the model changed the choice
+    for acc, value in ((a, 5.0), (b, 3.0)):
+        assert out[acc].expected_value == pytest.approx(value)
+        assert out[acc].experiment_arm == "champion" and "value=model" in out[acc].reason_codes
+        assert "channel=recobro_channel_response/3" in out[acc].model_versions
+        assert out[acc].propensity == pytest.approx(1 - 0.05)  # greedy pick keeps the ε-greedy propensity
+
+
+def test_a_forbidden_channel_is_never_chosen_whatever_its_value(con, settings):
+    no_wa, no_sms, held, negative, vulnerable = champion_ids(5, "f")
+    accounts = (no_wa, no_sms, held, negative, vulnerable)
+    build_world(con, [{"id": no_wa, "whatsapp": False}, {"id": no_sms}, {"id": held}, {"id": negative},
+                      {"id": vulnerable}],
+                holds=[("c" + held, None, "dispute"), ("c" + vulnerable, None, "vulnerability")],
+                consents=[("c" + no_sms, "sms", "opt_out", "2026-02-01")]
+                + [("c" + acc, ch, "granted", "2025-01-01") for acc in accounts
+                   for ch in CHANNELS if (acc, ch) != (no_sms, "sms")])
+    add_channel_values(con, {no_wa: {"whatsapp": 100.0, "sms": 2.0, "email": 1.0},
+                             no_sms: {"sms": 100.0, "email": 1.0},
+                             held: {ch: 100.0 for ch in CHANNELS},
+                             negative: {"sms": -0.01, "email": -0.001},
+                             vulnerable: {"sms": 100.0, "agent_call": -5.0}})
+    decide(con, settings, AS_OF)
+    out = nba(con)
+    assert out[no_wa].channel == "sms"
+    assert out[no_sms].channel == "email"
+    assert (out[held].action, out[held].channel) == ("none", None)
+    # no channel pays for itself: the model's argmax is "no contact"
+    assert (out[negative].action, out[negative].channel) == ("wait", None)
+    assert "rule=POLICY-NEGATIVE-EV" in out[negative].reason_codes
+    # vulnerability: a trained human by rule, valued by the prior, whatever the model says of SMS or of the call
+    assert (out[vulnerable].action, out[vulnerable].channel) == ("agent_call", "agent_call")
+    assert "value=prior" in out[vulnerable].reason_codes and out[vulnerable].tone == "supportive"
+    why = {(w["channel"], w["rule_id"]) for w in json.loads(out[no_sms].why_not)}
+    assert ("sms", "CONSENT-OPT-OUT") in why
+
+
+def test_decide_and_dispatch_block_the_same_hold_kinds_and_arms_come_from_the_catalog(con, settings, monkeypatch):
+    from decisioning import catalog
+    from decisioning.decide import _arm_edges
+    from decisioning.rule_packs import BLOCKING_HOLDS, STOP_HOLDS
+    from dispatcher.checks import HARD_HOLDS
+    from recobro.contract import HOLD_KINDS
+
+    assert set(BLOCKING_HOLDS) == set(HARD_HOLDS) == set(HOLD_KINDS) - {"vulnerability"}
+    assert set(STOP_HOLDS) == set(BLOCKING_HOLDS) - {"hardship_plan"}
+    assert _arm_edges(catalog.ARMS) == (80, 90)
+    with pytest.raises(ValueError, match="catalog.ARMS"):
+        _arm_edges((("champion", 80), ("challenger", 30), ("control", 10)))
+    build_world(con, [{"id": f"z{i}"} for i in range(40)])
+    monkeypatch.setattr(catalog, "ARMS", (("champion", 0), ("challenger", 0), ("control", 100)))
+    decide(con, settings, AS_OF)
+    assert {r.experiment_arm for r in nba(con).values()} == {"control"}

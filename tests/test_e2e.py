@@ -112,9 +112,27 @@ def test_champion_model_is_registered(loop):
     from mlflow import MlflowClient
 
     mlflow.set_tracking_uri(loop["settings"].mlflow_tracking_uri)
-    for name in ("recobro_promise_kept", "recobro_pay_propensity"):
+    for name in ("recobro_promise_kept", "recobro_pay_propensity", "recobro_channel_response"):
         version = MlflowClient().get_model_version_by_alias(name, "champion")
         assert int(version.version) >= 1
+    assert [m.target for m in loop["trained"]] == ["promise_kept", "pay_30d", "channel_response"]
+
+
+def test_channel_model_values_the_published_actions(loop):
+    """The daily flow scored the channel champion into work_channel_values and decide used it: champion-arm
+    contacts carry the model's value for their channel and name the channel model's version."""
+    with duckdb.connect(str(loop["settings"].warehouse_path), read_only=True) as con:
+        n, models = con.execute("select count(distinct account_id), count(distinct channel_model) "
+                                "from work_channel_values where as_of = ?", [AS_OF]).fetchall()[0]
+        assert n == len(loop["tables"]["scores"]) and models == 1
+        rows = con.execute("""
+            select n.expected_value, v.net_value_usd, n.model_versions, n.experiment_arm
+            from next_best_actions as n
+            join work_channel_values as v using (as_of, account_id, channel)
+            where n.as_of = ? and n.reason_codes like '%value=model%'""", [AS_OF]).fetchall()
+    assert rows, "no published action was valued by the channel model"
+    for ev, value, versions, arm in rows:
+        assert arm == "champion" and ev == pytest.approx(value) and "channel=recobro_channel_response/" in versions
 
 
 def test_outbox_has_one_row_per_dispatched_action(loop):

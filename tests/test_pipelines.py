@@ -46,6 +46,8 @@ def test_every_deployment_entrypoint_loads_a_flow():
     ["simulate", "compare", "--policies", "bau,random"],
     ["bench", "simulate", "--sizes", "1000"],
     ["models", "promote", "recobro_pay_propensity", "--as-of", "2026-10-31"],
+    ["models", "promote", "recobro_channel_response", "--as-of", "2026-10-31"],
+    ["bench", "channel", "--skip-policy", "--train-rows", "1000000"],
     ["models", "rollback", "recobro_promise_kept"],
     ["models", "card", "--as-of", "2026-10-31", "--truth-dir", "x"],
 ])

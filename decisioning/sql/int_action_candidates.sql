@@ -4,7 +4,12 @@
 --   fallback    over the non-agent candidates only     -> p_fallback, fallback_pick (draw: fallback_draw)
 -- The fallback is used when the first pick needs a human agent and the agent queue is full (int_agent_queue).
 -- fallback_ok: the fallback may be sent (best non-agent EV > 0; bau: its path step's EV > 0), else the account waits.
--- Variables: epsilon.
+-- Value (USD): for the actions and arms the catalog hands to the channel model (model_actions, model_arms), the
+-- model's net incremental value of contacting through that channel (work_channel_values.net_value_usd), so the
+-- argmax over the channels the rules allow is the model's best channel; otherwise, and where the model has no row,
+-- the catalog prior stake_usd * uplift - cost_usd (also for vulnerable accounts, which the rules route to trained
+-- humans). The prior still orders actions on one channel (equal model value).
+-- Variables: epsilon, as_of, model_actions, model_arms.
 with
 
 accounts as (
@@ -15,6 +20,12 @@ accounts as (
 
 exclusions as (
     select * from int_action_exclusions
+),
+
+channel_values as (
+    select account_id, channel, net_value_usd, channel_model
+    from work_channel_values
+    where as_of = getvariable('as_of')
 ),
 
 allowed as (
@@ -29,9 +40,15 @@ allowed as (
         coalesce(a.p_pay_30d, 0) * greatest(
             case when c.action = 'offer_plan' then a.balance else a.past_due_amount end, 0
         ) * a.fx_to_usd as stake_usd,
+        -- vulnerable accounts are routed to trained humans by rule, never priced out of that route by a model
+        case when list_contains(getvariable('model_actions'), c.action)
+                  and list_contains(getvariable('model_arms'), a.mode) and not a.vulnerability_flag
+             then v.net_value_usd end as model_ev,
+        v.channel_model,
     from accounts as a
     cross join tmp_candidates as c
     left join tmp_treatment_path as t on t.segment = a.segment and t.action = c.action and t.channel = c.channel
+    left join channel_values as v on v.account_id = a.account_id and v.channel = c.channel
     where a.account_id not in (select account_id from exclusions where outcome is not null)
       and not exists (
           select 1 from exclusions as x
@@ -39,16 +56,25 @@ allowed as (
       )
 ),
 
+priced as (
+    select
+        *,
+        stake_usd * uplift - cost_usd as prior_ev,
+        coalesce(model_ev, stake_usd * uplift - cost_usd) as ev,
+        case when model_ev is not null then 'model' else 'prior' end as value_source,
+    from allowed
+),
+
 valued as (
     select
         *,
-        stake_usd * uplift - cost_usd as ev,
-        -- the policy's preference order: EV (champion/challenger), else the treatment path step that is due
-        [case when mode <> 'bau' then -(stake_usd * uplift - cost_usd) else 0 end,
+        -- the policy's preference order: EV (champion/challenger), else the treatment path step that is due;
+        -- last the catalog prior, which orders actions on one channel when the model values them equally
+        [case when mode <> 'bau' then -ev else 0 end,
          case when step_day is null then 2 when step_day <= path_day then 0 else 1 end,
          coalesce(case when step_day <= path_day then -step_day else step_day end, 0),
-         -(stake_usd * uplift - cost_usd)]::double[] as pref,
-    from allowed
+         -prior_ev]::double[] as pref,
+    from priced
 ),
 
 ranked as (
@@ -92,8 +118,9 @@ picked as (
 
 final as (
     select
-        account_id, action, channel, mode, is_agent, ev, best_ev, n_allowed, rnk, p_first, first_pick,
-        n_fallback, fallback_rnk, p_fallback, fallback_pick, fallback_ok,
+        account_id, action, channel, mode, is_agent, ev, prior_ev, value_source,
+        case when value_source = 'model' then channel_model end as channel_model, best_ev, n_allowed, rnk, p_first,
+        first_pick, n_fallback, fallback_rnk, p_fallback, fallback_pick, fallback_ok,
     from picked
 )
 

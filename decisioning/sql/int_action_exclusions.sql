@@ -2,6 +2,8 @@
 -- null when the rule blocks the whole account (holds, paid, promise, fail-closed). `outcome` is what a
 -- whole-account block turns the NBA into ('none' | 'wait'); `is_compliance` rows become work_suppressions;
 -- `until_at` is when a timing rule (cap, cooldown) stops binding.
+-- Variables: blocking_holds (rule_packs.BLOCKING_HOLDS, in priority order), call_channels (rule_packs.CALL_CHANNELS),
+-- as_of_end, promise_grace_days.
 with
 
 accounts as (
@@ -24,12 +26,11 @@ blocks as (
         account_id, 'HOLD-' || upper(replace(kind, '_', '-')) as rule_id, pack_label, pack_version,
         'active ' || replace(kind, '_', ' ') || ' hold: no collection contact' as reason,
         'none' as outcome,
-        list_position(['deceased', 'bankruptcy', 'cease', 'attorney', 'breathing_space', 'dispute',
-                       'hardship_plan'], kind) as priority,
+        list_position(getvariable('blocking_holds'), kind) as priority,
         cast(null as timestamptz) as until_at,
         true as is_compliance,
     from hold_rows
-    where kind not in ('vulnerability')
+    where list_contains(getvariable('blocking_holds'), kind)
     union all
     select account_id, 'HOLD-PAID', pack_label, pack_version, 'balance is zero or negative', 'none', 8, null, true
     from accounts where balance <= 0
@@ -62,10 +63,10 @@ consents as (
     from (
         select
             customer_id,
-            case when channel in ('voice', 'agent_call') then 'call' else channel end as medium,
+            case when list_contains(getvariable('call_channels'), channel) then 'call' else channel end as medium,
             status,
             row_number() over (
-                partition by customer_id, case when channel in ('voice', 'agent_call') then 'call' else channel end
+                partition by customer_id, case when list_contains(getvariable('call_channels'), channel) then 'call' else channel end
                 order by effective_at desc, consent_id desc
             ) as rn,
         from stg_consents
@@ -86,7 +87,7 @@ cands as (
         a.vulnerability_flag, a.dq_hold, a.has_phone, a.has_email, a.whatsapp_opt_in, a.start_utc,
         a.timezone, a.window_date,
         c.action, c.channel, c.quotes_amount, c.contact_point,
-        case when c.channel in ('voice', 'agent_call') then 'call' else c.channel end as medium,
+        case when list_contains(getvariable('call_channels'), c.channel) then 'call' else c.channel end as medium,
     from open_accounts as a
     cross join tmp_candidates as c
 ),
@@ -183,10 +184,10 @@ rule_hits as (
         from cands as c
         join tmp_policy as p on p.policy_key = c.policy_key and p.cooldown_days > 0
         join contacts as ct
-            on ct.customer_id = c.customer_id and ct.channel in ('voice', 'agent_call')
+            on ct.customer_id = c.customer_id and list_contains(getvariable('call_channels'), ct.channel)
             and ct.outcome in ('rpc', 'promise')
             and ct.started_at > c.start_utc - p.cooldown_days * interval 1 day
-        where c.channel in ('voice', 'agent_call')
+        where list_contains(getvariable('call_channels'), c.channel)
         group by all
     )
 ),

@@ -4,7 +4,7 @@
 -- thresholds (models.score) only when a score row lacks it, 'unscored' without a score. A promise stays
 -- pending through its grace (kept if paid by due_date + promise_grace_days, docs/TABLES.md).
 -- Variables: as_of (DATE), as_of_end (TIMESTAMPTZ, as_of + 1 day), policy_version, tier_low, tier_high_below,
--- promise_grace_days.
+-- promise_grace_days, stop_holds (rule_packs.STOP_HOLDS), champion_below / challenger_below (catalog.ARMS).
 with
 
 features as (
@@ -106,8 +106,7 @@ classified as (
             when dpd <= 90 then '61-90'
             else '90+'
         end as dpd_bucket,
-        list_has_any(hold_kinds, ['dispute', 'cease', 'bankruptcy', 'deceased', 'attorney', 'breathing_space'])
-            as hard_hold,
+        list_has_any(hold_kinds, getvariable('stop_holds')) as hard_hold,
         list_contains(hold_kinds, 'vulnerability') as vulnerability_flag,
         open_promise_due_date is not null
             and open_promise_due_date + getvariable('promise_grace_days') >= getvariable('as_of') as promise_pending,
@@ -137,8 +136,8 @@ final as (
             else 'recovery'
         end as segment,
         case
-            when arm_bucket < 80 then 'champion'
-            when arm_bucket < 90 then 'challenger'
+            when arm_bucket < getvariable('champion_below') then 'champion'
+            when arm_bucket < getvariable('challenger_below') then 'challenger'
             else 'control'
         end as experiment_arm,
         -- bau: the control arm and unscored accounts follow the treatment path deterministically

@@ -56,6 +56,8 @@ chosen as (
         case when not m.bumped then f.action when f.fallback_ok then fb.action end as action,
         case when not m.bumped then f.channel when f.fallback_ok then fb.channel end as channel,
         case when m.bumped and f.fallback_ok then fb.ev else f.ev end as ev,
+        case when m.bumped and f.fallback_ok then fb.value_source else f.value_source end as value_source,
+        case when m.bumped and f.fallback_ok then fb.channel_model else f.channel_model end as channel_model,
         case
             when m.bumped and f.fallback_ok then fb.p_first + m.bumped_mass * fb.p_fallback
             when m.bumped then m.bumped_mass
@@ -99,7 +101,7 @@ decided as (
         end as nba_action,
         case when b.outcome is null and c.action is not null and not (a.mode <> 'bau' and c.best_ev <= 0)
              then c.channel end as nba_channel,
-        c.ev, c.pick, c.bumped,
+        c.ev, c.pick, c.bumped, c.value_source, c.channel_model,
         case when b.outcome is null and (c.action is not null or c.bumped) then c.propensity end as propensity,
         coalesce(b.rule_id,
             case when c.bumped then 'CAPACITY-AGENT-QUEUE'
@@ -182,11 +184,13 @@ final as (
         case when d.nba_channel is not null or d.decision_rule = 'CAPACITY-AGENT-QUEUE' then d.propensity
              else 1.0 end as propensity,
         getvariable('policy_version') as policy_version,
-        concat_ws(';', 'promise_kept=' || d.promise_kept_model, 'pay=' || d.pay_model) as model_versions,
+        concat_ws(';', 'promise_kept=' || d.promise_kept_model, 'pay=' || d.pay_model,
+                  case when d.nba_channel is not null then 'channel=' || d.channel_model end) as model_versions,
         d.segment,
         d.experiment_arm,
         concat_ws('; ', 'segment=' || d.segment, 'risk=' || d.risk_tier, 'dpd_bucket=' || d.dpd_bucket,
                   'arm=' || d.experiment_arm, 'pick=' || d.pick, 'rule=' || d.decision_rule,
+                  case when d.nba_channel is not null then 'value=' || d.value_source end,
                   'score=' || nullif(d.score_reasons, ''),
                   case when d.dq_hold then 'data_quality_hold' end,
                   case when d.vulnerability_flag then 'vulnerability_hold' end) as reason_codes,
