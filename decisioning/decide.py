@@ -152,6 +152,26 @@ def decide(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date,
     return _summarise(con, as_of, capacity)
 
 
+#: SQL predicate on fct_account_features: the accounts decide gave something to send
+ACTIONED = ("cast(account_id as varchar) in "
+            "(select account_id from work_next_best_actions where action not in ('wait', 'none'))")
+
+
+def explain_actions(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date) -> int:
+    """SHAP reasons for the accounts that got an action, added after decide to `work_scores` and to
+    their rows' reason codes in `work_next_best_actions`; returns how many accounts were explained.
+
+    Scoring gives every account its probabilities; explaining costs tens of predictions per
+    account, so the daily flow explains only what is acted on (DESIGN: reasons for actioned accounts).
+    """
+    from models.score import add_reasons
+
+    explained = add_reasons(con, settings, as_of, ACTIONED)
+    con.execute("set variable as_of = cast(? as date)", [as_of])
+    con.execute((SQL_DIR / "nba_score_reasons.sql").read_text(encoding="utf-8"))
+    return explained
+
+
 def _summarise(con: duckdb.DuckDBPyConnection, as_of: dt.date, capacity: int) -> DecideSummary:
     summary = DecideSummary(as_of=as_of, agent_capacity=capacity)
     summary.agent_demand, summary.agent_overflow = con.execute(

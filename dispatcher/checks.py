@@ -13,14 +13,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
-from decisioning.rule_packs import CALL_CHANNELS, EffectivePolicy, RulePack, effective_policy
+from decisioning.rule_packs import BLOCKING_HOLDS, CALL_CHANNELS, EffectivePolicy, RulePack, effective_policy
 from dispatcher.outbox import Outbox
-from recobro.contract import CHANNELS, HOLD_KINDS
+from recobro.contract import CHANNELS
 from recobro.warehouse import table_exists
 
 QUOTES_AMOUNT = ("payment_link", "offer_plan", "escalate")
-#: holds that stop any contact at send time; a vulnerability hold routes to trained agents instead (decide)
-HARD_HOLDS = tuple(kind for kind in HOLD_KINDS if kind != "vulnerability")
+#: holds that stop any contact at send time, the same set decide blocks on (a vulnerability hold
+#: routes to trained agents instead)
+HARD_HOLDS = BLOCKING_HOLDS
 
 CONTEXT_SQL = Path(__file__).resolve().parent / "sql" / "send_time_context.sql"
 
@@ -51,8 +52,9 @@ def _local(ts: dt.datetime, tz: str | None) -> dt.datetime | None:
 def recheck(item: dict, policy: EffectivePolicy | None, outbox: Outbox, mode: str) -> str | None:
     """None when the item may be sent now; otherwise the reason it is suppressed (rule id first)."""
     holds = set(item["hold_kinds"] or [])
-    if holds & set(HARD_HOLDS):
-        return f"HOLD-{sorted(holds & set(HARD_HOLDS))[0].upper().replace('_', '-')}: hold active at send time"
+    blocking = [kind for kind in HARD_HOLDS if kind in holds]  # in decide's priority order
+    if blocking:
+        return f"HOLD-{blocking[0].upper().replace('_', '-')}: hold active at send time"
     if "vulnerability" in holds and item["action"] != "agent_call":
         return "SAFE-VULNERABILITY: vulnerable customers go to trained humans only"
     if item["dq_hold"] and item["action"] in QUOTES_AMOUNT:

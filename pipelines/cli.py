@@ -102,10 +102,11 @@ def cmd_train(args, settings: Settings) -> int:
 
 
 def cmd_run(args, settings: Settings) -> int:
-    """The daily flow: [ingest DELIVERY] → features → score → decide → publish."""
+    """The daily flow: [ingest DELIVERY] → features → score → decide → reasons → publish."""
     from pipelines.flows import daily_flow
 
-    result = daily_flow(args.as_of, str(Path(args.delivery).resolve()) if args.delivery else None)
+    result = daily_flow(args.as_of, str(Path(args.delivery).resolve()) if args.delivery else None,
+                        explain_all=args.explain_all)
     print(result["decided"])
     print(result["published"])
     return 0
@@ -230,6 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("run", cmd_run)
     as_of_arg(p)
     p.add_argument("--delivery", help="ingest this delivery folder first")
+    p.add_argument("--explain-all", action="store_true",
+                   help="SHAP reason codes for every scored account, not only those that get an action")
     p = add("dispatch", cmd_dispatch)
     as_of_arg(p)
     p.add_argument("--dry-run", action=argparse.BooleanOptionalAction, default=True)

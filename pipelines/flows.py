@@ -50,16 +50,18 @@ def train_flow(as_of: date | str | None = None):
 
 
 @flow(name="daily")
-def daily_flow(as_of: date | str | None = None, delivery_dir: str | None = None):
-    """ingest (if a delivery is given) → features → score (+ channel values) → decide → publish."""
+def daily_flow(as_of: date | str | None = None, delivery_dir: str | None = None, explain_all: bool = False):
+    """ingest (if a delivery is given) → features → score (+ channel values) → decide → reasons for the
+    actioned accounts (for all with explain_all) → publish."""
     settings = Settings.load().ensure_dirs()
     as_of = resolve_as_of(as_of)
     if delivery_dir:
         tasks.load_delivery(settings, Path(delivery_dir))
     tasks.build_account_features(settings, as_of)
-    tasks.score_accounts(settings, as_of)
+    tasks.score_accounts(settings, as_of, explain_all=explain_all)
     tasks.score_channels(settings, as_of)
     decided = tasks.decide_actions(settings, as_of)
+    tasks.explain_actions(settings, as_of)
     published = tasks.publish_tables(settings, as_of)
     return {"decided": decided, "published": published}
 

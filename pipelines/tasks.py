@@ -68,11 +68,20 @@ def train_channel_model(settings: Settings, as_of: date):
 
 
 @task(name="score-accounts", cache_policy=NO_CACHE)
-def score_accounts(settings: Settings, as_of: date) -> str:
+def score_accounts(settings: Settings, as_of: date, explain_all: bool = False) -> str:
+    """Probabilities for every account; SHAP reasons for all only when asked (else explain_actions)."""
     from models.score import score_accounts as _score
 
     with warehouse(settings) as con:
-        return _score(con, settings, as_of)
+        return _score(con, settings, as_of, explain_accounts=None if explain_all else "false")
+
+
+@task(name="explain-actions", cache_policy=NO_CACHE)
+def explain_actions(settings: Settings, as_of: date) -> int:
+    from decisioning.decide import explain_actions as _explain
+
+    with warehouse(settings) as con:
+        return _explain(con, settings, as_of)
 
 
 @task(name="score-channels", cache_policy=NO_CACHE)

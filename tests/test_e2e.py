@@ -107,6 +107,19 @@ def test_output_tables_are_non_empty_and_one_row_per_account(loop):
         assert (settings.exports_dir / AS_OF.isoformat() / f"{table}.parquet").is_file()
 
 
+def test_reasons_are_given_to_exactly_the_actioned_accounts(loop):
+    """The daily flow explains what it acts on: reasons in scores and in the action's reason codes."""
+    with duckdb.connect(str(loop["settings"].warehouse_path), read_only=True) as con:
+        rows = con.execute("""
+            select n.action not in ('wait', 'none') as actioned, s.reason_1 is not null as explained,
+                   n.reason_codes like '%score=' || s.reason_1 || '%' as in_codes, s.reasons_text is not null as text
+            from next_best_actions as n join scores as s using (as_of, account_id)
+            where n.as_of = ?""", [AS_OF]).df()
+    assert rows["actioned"].any() and not rows["actioned"].all()
+    assert (rows["explained"] == rows["actioned"]).all()
+    assert rows.loc[rows["actioned"], ["in_codes", "text"]].all().all()
+
+
 def test_champion_model_is_registered(loop):
     import mlflow
     from mlflow import MlflowClient

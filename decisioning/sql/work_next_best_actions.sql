@@ -191,9 +191,10 @@ final as (
         concat_ws('; ', 'segment=' || d.segment, 'risk=' || d.risk_tier, 'dpd_bucket=' || d.dpd_bucket,
                   'arm=' || d.experiment_arm, 'pick=' || d.pick, 'rule=' || d.decision_rule,
                   case when d.nba_channel is not null then 'value=' || d.value_source end,
-                  'score=' || nullif(d.score_reasons, ''),
                   case when d.dq_hold then 'data_quality_hold' end,
-                  case when d.vulnerability_flag then 'vulnerability_hold' end) as reason_codes,
+                  case when d.vulnerability_flag then 'vulnerability_hold' end,
+                  -- last, so reasons added after decide (nba_score_reasons.sql) land in the same place
+                  'score=' || nullif(d.score_reasons, '')) as reason_codes,
         coalesce(wn.why_not, '[]') as why_not,
         case when d.nba_channel is not null then d.start_utc else d.wait_until end as next_allowed_contact_at,
     from toned as d
