@@ -7,12 +7,16 @@ USD so decide can compare them with the catalog's costs and priors across curren
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from models.channel_train import TARGET, channel_costs_usd, fx_to_usd
 from models.registry import REGISTERED_NAMES, load_champion
+from recobro.warehouse import table_exists
 
 TABLE = "work_channel_values"
+SQL_DIR = Path(__file__).resolve().parent / "sql"
 _COLUMNS = """
     cast(as_of as date) as as_of, cast(account_id as varchar) as account_id,
     cast(customer_id as varchar) as customer_id, cast(channel as varchar) as channel,
@@ -47,7 +51,9 @@ def work_channel_values(con, settings, as_of) -> str:
 
     Columns: as_of, account_id, customer_id, channel, uplift (extra share of the past-due amount paid in
     30 days), stake_usd, cost_usd, net_value_usd (uplift x stake_usd - cost_usd), channel_model
-    ('name/version'). Raises ModelNotFound when the channel champion is missing.
+    ('name/version'). Also adds each account's per-channel `value_<channel>_usd`, `best_channel` and
+    `channel_model` to `work_scores` (models/sql/work_scores_channel_values.sql), so the published scores
+    carry them (when work_scores exists). Raises ModelNotFound when the channel champion is missing.
     """
     name = REGISTERED_NAMES[TARGET]
     model, version = load_champion(settings, name)
@@ -68,4 +74,7 @@ def work_channel_values(con, settings, as_of) -> str:
                     "order by account_id, channel")
     finally:
         con.unregister("_recobro_channel_values")
+    if table_exists(con, "work_scores"):  # the daily flow scores accounts first
+        con.execute("set variable as_of = cast(? as date)", [str(as_of)])
+        con.execute((SQL_DIR / "work_scores_channel_values.sql").read_text(encoding="utf-8"))
     return TABLE

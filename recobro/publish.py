@@ -47,6 +47,15 @@ def _check_work_tables(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
         raise PublishError(f"cannot publish as_of {as_of}: work_scores is empty")
 
 
+def _add_new_columns(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Columns that work_<name> has and the published table lacks (a newer release) are added, null
+    for earlier as_of dates; columns are never dropped or retyped."""
+    have = {r[0] for r in con.execute(f"describe {name}").fetchall()}
+    for column, type_, *_ in con.execute(f"describe work_{name}").fetchall():
+        if column not in have:
+            con.execute(f'alter table {name} add column "{column}" {type_}')
+
+
 def publish(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: date) -> PublishSummary:
     """Replace the as_of rows of scores, segments, next_best_actions and suppressions atomically.
 
@@ -59,6 +68,7 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: date) -> 
     try:
         for name in PUBLISHED_TABLES:
             con.execute(f"create table if not exists {name} as select * from work_{name} limit 0")
+            _add_new_columns(con, name)
             con.execute(f"delete from {name} where as_of = ?", [as_of])
             con.execute(f"insert into {name} by name select * from work_{name}")
             summary.rows[name] = con.execute(f"select count(*) from {name} where as_of = ?", [as_of]).fetchall()[0][0]

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 
 from recobro.settings import Settings
@@ -118,6 +119,21 @@ def test_reasons_are_given_to_exactly_the_actioned_accounts(loop):
     assert rows["actioned"].any() and not rows["actioned"].all()
     assert (rows["explained"] == rows["actioned"]).all()
     assert rows.loc[rows["actioned"], ["in_codes", "text"]].all().all()
+
+
+def test_scores_carry_per_channel_values_and_best_channel(loop):
+    with duckdb.connect(str(loop["settings"].warehouse_path), read_only=True) as con:
+        scores = con.execute("select * from scores where as_of = ?", [AS_OF]).df()
+        longest = con.execute("""
+            select account_id, arg_max(channel, net_value_usd) as top, max(net_value_usd) as top_value
+            from work_channel_values where as_of = ? group by account_id""", [AS_OF]).df()
+    value_columns = [f"value_{c}_usd" for c in ("sms", "email", "whatsapp", "voice", "agent_call", "letter")]
+    assert scores[value_columns].notna().all().all() and scores["channel_model"].str.contains("/").all()
+    merged = scores.merge(longest, on="account_id")
+    assert len(merged) == len(scores)
+    best = np.where(merged["top_value"] > 0, merged["top"], "none")
+    assert (merged["best_channel"].to_numpy() == best).all()
+    assert (merged[value_columns].max(axis=1) == merged["top_value"]).all()
 
 
 def test_champion_model_is_registered(loop):
