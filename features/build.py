@@ -8,12 +8,15 @@ Connections run with `timezone = 'UTC'`; `as_of` is a DATE meaning the end of th
 
 from __future__ import annotations
 
+import logging
 from datetime import date, timedelta
 from importlib.resources import files
 
 import yaml
 
 from recobro.warehouse import table_exists
+
+log = logging.getLogger(__name__)
 
 STG_TABLES = ("customers", "accounts", "ledger", "promises", "contacts", "holds", "consents")
 INT_VIEWS = ("int_ledger_effects", "int_contact_events", "int_promise_payments")
@@ -44,6 +47,20 @@ FEATURE_COLUMNS = [
     "customer_tenure_days", "customer_accounts",
 ]
 
+# Behaviour that reveals the latent reason for non-payment (DOMAIN.md §4): capacity (payments
+# against the instalment), organisation (payment timing), engagement and promise-making over the
+# whole history, contact data that fails. Kept apart from FEATURE_COLUMNS, which the channel
+# response model also reads: that model opts in separately.
+BEHAVIOUR_FEATURE_COLUMNS = [
+    "instalment_to_principal", "past_due_to_instalment", "payment_to_instalment_avg",
+    "payment_to_instalment_max", "full_payment_share", "payments_per_30d_placed",
+    "early_payment_share", "days_after_due_avg", "mid_month_payment_share", "clearing_payment_share",
+    "days_to_first_payment", "response_payment_rate",
+    "attempts_total", "response_rate_total", "call_rpc_rate", "promise_per_conversation_rate",
+    "click_rate_digital", "failed_attempt_rate", "wrong_party_total", "inbound_contacts_total",
+    "promises_unpaid_at_due",
+]
+
 # Features of the promise being scored. In train_promise_kept they describe the row's promise;
 # in fct_account_features the latest open promise, and are null when there is none (LightGBM
 # routes nulls down a learned branch, so a "no open promise" score is still defined).
@@ -51,6 +68,8 @@ PROMISE_FEATURE_COLUMNS = [
     "promise_amount_to_balance", "promise_horizon_days",
     "promise_channel_self_service", "promise_channel_agent_call", "promise_channel_voice",
     "promise_channel_messaging", "promise_channel_written",
+    "promise_amount_to_past_due", "promise_amount_to_instalment", "promise_amount_to_largest_payment",
+    "promise_window_month_end_paydays", "promise_window_mid_month_paydays", "promise_from_inbound",
 ]
 
 KEY_COLUMNS = ["as_of", "account_id", "customer_id", "jurisdiction", "currency", "product"]
@@ -80,7 +99,7 @@ def feature_columns(target: str) -> list[str]:
     """Model feature names for `target` (`pay_30d` or `promise_kept`), in column order."""
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}; expected one of {TARGETS}")
-    return FEATURE_COLUMNS + (PROMISE_FEATURE_COLUMNS if target == "promise_kept" else [])
+    return FEATURE_COLUMNS + BEHAVIOUR_FEATURE_COLUMNS + (PROMISE_FEATURE_COLUMNS if target == "promise_kept" else [])
 
 
 def feature_catalog() -> dict:
@@ -156,10 +175,12 @@ def fct_account_features(con, as_of: date) -> str:
     old = [r[0] for r in con.execute(f"select column_name from (describe {table})").fetchall()]
     new = [r[0] for r in con.execute("select column_name from (describe work_account_features)").fetchall()]
     if old != new:
-        raise RuntimeError(
-            f"{table} has columns {old} but the feature SQL now produces {new}; "
-            f"drop {table} (or migrate it) and rebuild the as_of dates you need"
-        )
+        # rows built by an earlier feature SQL would mix two definitions in one table: start it afresh
+        dates = con.execute(f"select count(distinct as_of) from {table}").fetchall()[0][0]
+        log.warning("the feature SQL changed (%d columns were %d); %s is rebuilt from as_of %s on, dropping "
+                    "the rows of %d earlier as_of dates: rebuild any of them you need", len(new), len(old),
+                    table, as_of, dates)
+        con.execute(f"create or replace table {table} as select * from work_account_features limit 0")
     con.execute("begin transaction")
     try:
         con.execute(f"delete from {table} where as_of = ?", [as_of])

@@ -50,7 +50,8 @@ class CalibratedLGBMClassifier:
     def __init__(self, features=None, n_estimators: int = 200, learning_rate: float = 0.05,
                  num_leaves: int = 15, min_child_samples: int = 40, reg_lambda: float = 1.0,
                  calibration: str = "sigmoid", calibration_fraction: float = 0.2,
-                 seed: int = 7, num_threads: int = 2, monotone_constraints: dict | None = None):
+                 seed: int = 7, num_threads: int = 2, monotone_constraints: dict | None = None,
+                 feature_fraction: float | None = None):
         self.features = features
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -62,13 +63,14 @@ class CalibratedLGBMClassifier:
         self.seed = seed
         self.num_threads = num_threads
         self.monotone_constraints = monotone_constraints
+        self.feature_fraction = feature_fraction
 
     # scikit-learn protocol -------------------------------------------------------------
     def get_params(self, deep: bool = True) -> dict:
         return {k: getattr(self, k) for k in (
             "features", "n_estimators", "learning_rate", "num_leaves", "min_child_samples",
             "reg_lambda", "calibration", "calibration_fraction", "seed", "num_threads",
-            "monotone_constraints")}
+            "monotone_constraints", "feature_fraction")}
 
     def set_params(self, **params) -> "CalibratedLGBMClassifier":
         for k, v in params.items():
@@ -83,6 +85,8 @@ class CalibratedLGBMClassifier:
             "lambda_l2": self.reg_lambda, "seed": self.seed, "deterministic": True,
             "num_threads": self.num_threads, "force_row_wise": True, "verbosity": -1,
         }
+        if self.feature_fraction is not None:  # a random share of features per tree: steadier on few rows
+            params["feature_fraction"] = self.feature_fraction
         if self.monotone_constraints and feature_names is not None:
             params["monotone_constraints"] = [int(self.monotone_constraints.get(f, 0)) for f in feature_names]
         return params

@@ -35,8 +35,22 @@ SCORE_BASELINE_ARTIFACT = "score_baseline.json"
 #: Domain knowledge the trees must respect (DOMAIN.md §4; the behaviour tests check it): one more
 #: broken promise, or a more recent one, never raises P(kept). Without it the booster learned
 #: "broken yesterday" as a *rise* for most promises (a selection effect of who re-promises).
+#: The same holds for a promise still unpaid at its due date, and a higher share of past promises
+#: kept never lowers it; a larger promise for the instalment
+#: (more stretch on the debtor's capacity) never raises it, a self-service promise never lowers it.
 MONOTONE_CONSTRAINTS = {
-    "promise_kept": {"promises_broken": -1, "days_since_last_broken_promise": 1},
+    "promise_kept": {"promises_broken": -1, "days_since_last_broken_promise": 1, "promises_unpaid_at_due": -1,
+                     "promise_kept_rate": 1, "promise_amount_to_instalment": -1, "promise_channel_self_service": 1},
+}
+#: Per-target estimator defaults, chosen out of time on the default scenario (seed 0) and checked on
+#: another seed and an untuned scenario. promise_kept has ~10k rows for ~80 features: small trees,
+#: a random 30% of features per tree and a larger calibration slice (Platt on ~2k promises wobbles).
+#: pay_30d has ~150k rows but deeper trees fit the earlier months' mix and lose out of time.
+TARGET_PARAMS = {
+    "promise_kept": {"n_estimators": 500, "learning_rate": 0.02, "num_leaves": 5, "min_child_samples": 20,
+                     "reg_lambda": 5.0, "feature_fraction": 0.3, "calibration_fraction": 0.3},
+    "pay_30d": {"n_estimators": 400, "learning_rate": 0.05, "num_leaves": 7, "min_child_samples": 400,
+                "feature_fraction": 0.5},
 }
 
 
@@ -185,7 +199,7 @@ def train_model(con, settings, as_of, target: str, features: Sequence[str] | Non
     from mlflow.types import ColSpec, Schema, TensorSpec
 
     name = REGISTERED_NAMES[target]
-    params = {"monotone_constraints": MONOTONE_CONSTRAINTS.get(target), **(params or {})}
+    params = {"monotone_constraints": MONOTONE_CONSTRAINTS.get(target), **TARGET_PARAMS.get(target, {}), **(params or {})}
     df, features = read_training_set(con, target, as_of, features)
     fp_data = data_fingerprint(df)
     model_params = CalibratedLGBMClassifier(features=features, **(params or {})).get_params()

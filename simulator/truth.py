@@ -9,15 +9,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from recobro.contract import CHANNELS
+from recobro.contract import CHANNELS, PROMISE_CHANNELS
 from simulator import behaviour as B
 from simulator import params as P
 from simulator.history import History
-from simulator.value import channel_effects
+from simulator.value import PROMISE_PARTIAL, channel_effects
 from simulator.world import World
 
 RESPONSE_HOURS = np.arange(9, 21)
 HORIZON = 30
+#: Gauss-Hermite nodes for integrating the per-promise keep noise out of `p_keep`.
+NOISE_NODES = 24
 
 
 def truth_customers(world: World, customers: pd.DataFrame) -> pd.DataFrame:
@@ -49,6 +51,11 @@ def truth_accounts(world: World, history: History, accounts: pd.DataFrame) -> pd
     p_pay = np.where(live, p_pay, 0.0)
     # a promise payment already booked arrives whatever the contact strategy does
     booked = ((s["sched_day"] > end) & (s["sched_day"] <= end + HORIZON)).any(axis=1)
+    # ... but whether it was booked was drawn (with the keep noise) when the promise was made:
+    # at as_of one knows the promise, not its outcome, so the knowable probability averages over it
+    p_open = open_promise_payment_probability(world, history)
+    has_open, p_open = live & np.isfinite(p_open), np.nan_to_num(p_open)
+    p_pay_knowable = np.where(has_open, p_open + (1.0 - p_open) * p_pay, p_pay)
     p_pay = np.where(booked, 1.0, p_pay)
 
     fatigue = history.fatigue[cust] * B.FATIGUE_DECAY
@@ -62,6 +69,7 @@ def truth_accounts(world: World, history: History, accounts: pd.DataFrame) -> pd
         "past_due": np.round(s["past_due"] / 100.0, 2),
         "dpd": np.where(s["oldest"] >= 0, end - s["oldest"] + 1, 0),
         "p_pay_30d_no_contact": np.round(p_pay, 6),
+        "p_pay_30d_no_contact_knowable": np.round(p_pay_knowable, 6),
     })
     reachable = history.allowed[cust] & (reason != P.STALE)[:, None]
     for k, ch in enumerate(CHANNELS):
@@ -100,14 +108,74 @@ def cure_flags(world: World, history: History) -> tuple[np.ndarray, np.ndarray, 
     return observable, cured, cured & ((heavy < 0) | (heavy > cure))
 
 
+def broken_before(account: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """Per promise (in creation order): how many earlier promises of its account were not kept.
+
+    The history loop adds one to the account's `broken` count as each unkept promise is made,
+    so this is the `broken_before` that `behaviour.keep_probability` saw.
+    """
+    frame = pd.DataFrame({"account": np.asarray(account), "broken": ~np.asarray(kept, dtype=bool)})
+    return (frame.groupby("account")["broken"].cumsum() - frame["broken"]).to_numpy(dtype=np.int64)
+
+
+def keep_inputs(world: World, promises: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The arguments `behaviour.keep_probability` got for each logged promise, except the noise."""
+    a = promises["account"].astype(np.int64)
+    day, due = promises["day"].astype(np.int64), promises["due_day"].astype(np.int64)
+    country = world.customers.country[world.accounts.customer[a]]
+    payday_cum = np.cumsum(B.payday_matrix(world.start, int(max(world.days, due.max(initial=0) + 1))), axis=1)
+    return {
+        "reason": world.customers.reason[world.accounts.customer[a]],
+        "promised": promises["amount"].astype(np.int64),
+        "capacity": world.accounts.capacity[a],
+        "self_service": promises["channel"] == PROMISE_CHANNELS.index("self_service"),
+        "broken_before": broken_before(a, promises["kept"]),
+        "payday_in_window": (payday_cum[country, due] - payday_cum[country, day]) > 0,
+    }
+
+
+def keep_probability_knowable(inputs: dict[str, np.ndarray], noise_sd: float = P.KEEP_NOISE_SD) -> np.ndarray:
+    """`behaviour.keep_probability` with its N(0, noise_sd) noise integrated out (Gauss-Hermite).
+
+    The noise is drawn fresh per promise and observable by nobody, so it is outcome randomness:
+    the best probability anyone could state at the promise's creation, knowing every latent
+    trait of the debtor, is this average over it.
+    """
+    x, w = np.polynomial.hermite.hermgauss(NOISE_NODES)
+    n = len(inputs["reason"])
+    return sum(wi * B.keep_probability(noise=np.full(n, np.sqrt(2.0) * noise_sd * xi), **inputs)
+               for xi, wi in zip(x, w)) / np.sqrt(np.pi)
+
+
+def open_promise_payment_probability(world: World, history: History) -> np.ndarray:
+    """Per account: P(its promise due after the end date brings a payment), NaN without one.
+
+    A kept promise pays in full; a broken one brings a token payment with probability
+    `value.PROMISE_PARTIAL`. Uses the keep probability with the noise integrated out.
+    """
+    Pm, end = history.promises, world.days - 1
+    out = np.full(len(world.accounts.customer), np.nan)
+    is_open = Pm["due_day"].astype(np.int64) > end
+    if is_open.any():
+        q = keep_probability_knowable(keep_inputs(world, Pm))[is_open]
+        out[Pm["account"].astype(np.int64)[is_open]] = q + (1.0 - q) * PROMISE_PARTIAL
+    return out
+
+
 def truth_promises(world: World, history: History, promises: pd.DataFrame) -> pd.DataFrame:
-    """One row per promise: the keep probability used, the outcome, and whether it has matured."""
+    """One row per promise: the keep probability used, the outcome, and whether it has matured.
+
+    `p_keep` includes the promise's unobservable noise draw (the probability the simulator
+    used); `p_keep_knowable` integrates that noise out, so it is the Bayes-optimal prediction
+    for someone who knows the debtor's latent reason and capacity but not the future.
+    """
     Pm = history.promises
     closes = Pm["due_day"].astype(np.int64) + P.PROMISE_GRACE_DAYS + P.MAX_POST_LAG_DAYS
     return pd.DataFrame({
         "promise_id": promises["promise_id"].to_numpy(),
         "account_id": promises["account_id"].to_numpy(),
         "p_keep": np.round(Pm["p_keep"].astype(float), 6),
+        "p_keep_knowable": np.round(keep_probability_knowable(keep_inputs(world, Pm)), 6),
         "kept": Pm["kept"].astype(bool),
         # every payment of the window (due + grace, plus posting lag) is in this delivery
         "matured": closes <= world.days - 1,

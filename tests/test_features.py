@@ -137,6 +137,35 @@ def test_contacts_promises_and_holds(portfolio):
     assert a1["disputes_total"] == 1 and a1["hardship_plans_total"] == 0
 
 
+def test_behaviour_features_by_hand(portfolio):
+    a1 = features_at(portfolio, AS_OF)["a1"]
+    # instalment 100; valid payments 100 (01-20) and 30 (03-10); e7 reversed, e10 not yet posted
+    assert a1["payment_to_instalment_avg"] == pytest.approx(0.65) and a1["payment_to_instalment_max"] == 1.0
+    assert a1["past_due_to_instalment"] == pytest.approx(1.7)
+    assert a1["full_payment_share"] == pytest.approx(0.5)
+    # 01-20 clears the 01-15 instalment; after 03-10 paid 130 < 220 due (two instalments + fee)
+    assert a1["clearing_payment_share"] == pytest.approx(0.5)
+    assert a1["days_to_first_payment"] == 19
+    # 5 days after the 01-15 due date (early), 24 days after 02-15 (late)
+    assert a1["early_payment_share"] == pytest.approx(0.5) and a1["days_after_due_avg"] == pytest.approx(14.5)
+    assert a1["mid_month_payment_share"] == 0.0
+    # attempts k1, k2, k3, k6 (k4 is after as_of): k1 clicked, k3 rpc
+    assert a1["attempts_total"] == 4 and a1["response_rate_total"] == pytest.approx(0.5)
+    assert a1["call_rpc_rate"] == 1.0 and a1["promise_per_conversation_rate"] == 0.0
+    assert a1["click_rate_digital"] == pytest.approx(1 / 3) and a1["failed_attempt_rate"] == 0.0
+    assert a1["inbound_contacts_total"] == 1 and a1["wrong_party_total"] == 0
+    # no visible payment within 3 days of k1, k3 or k5 (e10 on 03-30 is posted only on 04-02)
+    assert a1["response_payment_rate"] == 0.0
+    # p2 (due 02-22) was paid and reversed; p1 and p4 paid; p3 not due yet
+    assert a1["promises_unpaid_at_due"] == 1
+    # the open promise p3: 60 against instalment 100, past due 170, largest payment 100; window 03-30..04-01
+    assert a1["promise_amount_to_instalment"] == pytest.approx(0.6)
+    assert a1["promise_amount_to_past_due"] == pytest.approx(60 / 170)
+    assert a1["promise_amount_to_largest_payment"] == pytest.approx(0.6)
+    assert (a1["promise_window_month_end_paydays"], a1["promise_window_mid_month_paydays"]) == (2, 0)
+    assert a1["promise_from_inbound"] == 0
+
+
 def test_point_in_time_future_events_do_not_change_features(portfolio):
     assert build.point_in_time_changes(portfolio, AS_OF) == {"shift": [], "drop": []}
     # the raw tables are left as they were
@@ -195,7 +224,7 @@ def test_pay_30d_training_set_has_only_matured_labels(portfolio):
     assert labels[("a1", "2024-01-15")] == 1  # 01-20 payment
     assert labels[("a1", "2024-01-22")] == 0  # only the reversed 02-20 payment in the window
     assert ("a2", "2024-03-25") not in labels and ("a2", "2024-02-05") in labels
-    assert list(df.columns) == ["as_of", "account_id", *build.FEATURE_COLUMNS, "label"]
+    assert list(df.columns) == ["as_of", "account_id", *build.feature_columns("pay_30d"), "label"]
 
 
 def test_no_personal_or_protected_columns(portfolio):
@@ -220,3 +249,22 @@ def test_feature_columns_exist_and_have_reason_phrases(portfolio):
     assert types["balance"] == "DECIMAL(18,2)" and types["dpd"] == "INTEGER"
     with pytest.raises(ValueError, match="unknown target"):
         build.training_set(portfolio, "cure_60d", TRAIN_AS_OF)
+
+
+def test_changed_feature_sql_rebuilds_the_table_instead_of_failing(tmp_path, caplog):
+    """A warehouse built by an earlier release (other feature columns) gets the new shape, with a warning."""
+    import duckdb
+
+    from features.build import fct_account_features
+    from recobro.contract import create_raw_tables
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    create_raw_tables(con)
+    con.execute("create table fct_account_features (as_of date, account_id varchar, retired_feature double)")
+    con.execute("insert into fct_account_features values ('2026-01-01', 'old', 1.0)")
+    with caplog.at_level("WARNING", logger="features.build"):
+        fct_account_features(con, date(2026, 3, 1))
+    columns = [r[0] for r in con.execute("describe fct_account_features").fetchall()]
+    assert "retired_feature" not in columns and "dpd" in columns
+    assert con.execute("select count(*) from fct_account_features where account_id = 'old'").fetchall()[0][0] == 0
+    assert "feature SQL changed" in caplog.text and "1 earlier as_of dates" in caplog.text

@@ -59,10 +59,14 @@ def test_directional_broken_promise_yesterday_never_raises_p_kept(portfolio):
     X = promise_rows(portfolio)
     model = portfolio["promise"]
     before = model.predict_proba(X)[:, 1]
-    after = model.predict_proba(X.assign(promises_broken=X["promises_broken"] + 1,
-                                         days_since_last_broken_promise=1.0))[:, 1]
+    # a promise broken yesterday was also unpaid at its due date and lowers the share kept:
+    # every feature that records it moves
+    after = model.predict_proba(X.assign(
+        promises_broken=X["promises_broken"] + 1, days_since_last_broken_promise=1.0,
+        promises_unpaid_at_due=X["promises_unpaid_at_due"] + 1,
+        promise_kept_rate=X["promises_kept"] / (X["promises_kept"] + X["promises_broken"] + 1)))[:, 1]
     up = after - before
-    # holds for every row because training constrains both features (models.train.MONOTONE_CONSTRAINTS)
+    # holds for every row because training constrains all four (models.train.MONOTONE_CONSTRAINTS)
     assert (up <= 1e-12).all(), f"{np.mean(up > 1e-12):.1%} of promises rose, by up to {up.max():.4f}"
     # and the model does use it: a model that ignored broken promises would leave every row unchanged.
     # How much it lowers depends on how many promises have a broken history (a quarter at this size).
@@ -99,13 +103,22 @@ def test_minimum_functionality_good_payer_beats_bad_payer(portfolio):
                  "payments_90d": 4, "payments_total": 8, "paid_share_of_principal": 0.6,
                  "payment_amount_30d_to_principal": 0.1, "payment_amount_90d_to_principal": 0.25,
                  "days_since_last_payment": 3, "promises_made": 3, "promises_kept": 3, "promises_broken": 0,
-                 "promise_kept_rate": 1.0, "days_since_last_broken_promise": np.nan})
+                 "promise_kept_rate": 1.0, "days_since_last_broken_promise": np.nan,
+                 # the behaviour that goes with it: pays early, in full, soon after placement
+                 "past_due_to_instalment": 0.0, "payment_to_instalment_avg": 1.0, "payment_to_instalment_max": 1.5,
+                 "full_payment_share": 1.0, "clearing_payment_share": 1.0, "payments_per_30d_placed": 1.5,
+                 "early_payment_share": 1.0, "days_after_due_avg": 3, "days_to_first_payment": 4,
+                 "promises_unpaid_at_due": 0})
     bad = typical.copy()
     bad.update({"dpd": 170, "past_due_installments": 6, "past_due_to_principal": 0.5, "payments_30d": 0,
                 "payments_90d": 0, "payments_total": 0, "paid_share_of_principal": 0.0,
                 "payment_amount_30d_to_principal": 0.0, "payment_amount_90d_to_principal": 0.0,
                 "days_since_last_payment": np.nan, "promises_made": 3, "promises_kept": 0, "promises_broken": 3,
-                "promise_kept_rate": 0.0, "days_since_last_broken_promise": 5})
+                "promise_kept_rate": 0.0, "days_since_last_broken_promise": 5,
+                "past_due_to_instalment": 6.0, "payment_to_instalment_avg": np.nan, "payment_to_instalment_max": np.nan,
+                "full_payment_share": np.nan, "clearing_payment_share": np.nan, "payments_per_30d_placed": 0.0,
+                "early_payment_share": np.nan, "days_after_due_avg": np.nan, "days_to_first_payment": np.nan,
+                "promises_unpaid_at_due": 3})
     import pandas as pd
 
     rows = pd.DataFrame([good, bad])

@@ -248,3 +248,41 @@ def test_tiny_portfolios_simulate(tmp_path, n_accounts):
     counts = simulate(n_accounts, 20, 3, tmp_path / "d", tmp_path / "t")
     assert counts["accounts"] == n_accounts
     assert {p.stem for p in (tmp_path / "d").iterdir()} >= set(TABLES)
+
+
+def test_knowable_keep_probability_integrates_out_only_the_noise():
+    """`p_keep_knowable` rebuilds each promise's keep inputs; what is left of p_keep is the N(0, sd) noise."""
+    from simulator import behaviour as B
+    from simulator import params as P
+    from simulator import simulate_world
+    from simulator import truth as T
+
+    world, _, history, *_ = simulate_world(3000, 150, 8, END)
+    inputs = T.keep_inputs(world, history.promises)
+    p_keep = history.promises["p_keep"].astype(float)
+    p_zero = B.keep_probability(noise=np.zeros(len(p_keep)), **inputs)
+    implied = np.log(p_keep / (1 - p_keep)) - np.log(p_zero / (1 - p_zero))
+    assert len(p_keep) > 1000
+    assert abs(implied.mean()) < 0.05 and abs(implied.std() - P.KEEP_NOISE_SD) < 0.05
+    # a wrong broken-promise count or payday window would leave steps of 0.5 or 0.3 in the residual
+    for name in ("broken_before", "payday_in_window", "self_service"):
+        assert abs(np.corrcoef(implied, inputs[name].astype(float))[0, 1]) < 0.08, name
+    assert inputs["broken_before"].max() >= 1 and inputs["payday_in_window"].any()
+    # the quadrature matches a Monte Carlo average over the noise
+    rng = np.random.default_rng(0)
+    draws = rng.normal(0.0, P.KEEP_NOISE_SD, (400, 1))
+    mc = np.mean([B.keep_probability(noise=np.full(len(p_keep), z), **inputs) for z in draws[:, 0]], axis=0)
+    knowable = T.keep_probability_knowable(inputs)
+    assert np.abs(knowable - mc).max() < 0.02
+    # averaging over the noise pulls probabilities towards 1/2, never past it
+    away = np.abs(p_zero - 0.5) > 1e-6
+    assert (np.sign(knowable - 0.5) == np.sign(p_zero - 0.5))[away].all()
+    assert (np.abs(knowable - 0.5) <= np.abs(p_zero - 0.5) + 1e-9).all()
+
+
+def test_truth_promises_carry_the_knowable_probability(delivery):
+    t = delivery["truth"]["truth_promises"]
+    p, p_know = t["p_keep"].astype(float), t["p_keep_knowable"].astype(float)
+    assert ((p_know > 0) & (p_know < 1)).all()
+    assert abs(p_know.mean() - (t["kept"] == "true").mean()) < 0.05
+    assert p_know.std() < p.std()  # the noise only spreads the probabilities out

@@ -140,8 +140,72 @@ ledger_stats as (
         ) as payday_payments,
         count(*) filter (where entry_type = 'payment' and is_reversed) as reversed_payments_total,
         max(effective_date) filter (where entry_type = 'payment' and not is_reversed) as last_payment_at,
+        -- the monthly instalment: the first marker is the full instalment, later ones may be capped by the balance
+        max(amount) filter (where entry_type = 'installment_due' and not is_reversed) as instalment,
+        max(amount) filter (where entry_type = 'payment' and not is_reversed) as largest_payment,
+        count(*) filter (
+            where entry_type = 'payment' and not is_reversed and day(effective_date) between 15 and 17
+        ) as mid_month_payments,
     from visible_ledger
     group by spine_id
+),
+
+payment_sizes as (
+    -- how each payment compares with the instalment: capacity shows in partial vs full payments
+    select
+        visible_ledger.spine_id,
+        count(*) filter (where visible_ledger.amount >= 0.95 * ledger_stats.instalment) as full_payments,
+    from visible_ledger
+    inner join ledger_stats
+        on ledger_stats.spine_id = visible_ledger.spine_id
+    where visible_ledger.entry_type = 'payment'
+        and not visible_ledger.is_reversed
+    group by visible_ledger.spine_id
+),
+
+payment_clearing as (
+    -- payments after which everything due so far (instalments, fees, interest) is paid: a debtor
+    -- with capacity clears the arrears, one short of money pays part
+    select
+        spine_id,
+        count(*) filter (where entry_type = 'payment' and paid_so_far >= 0.95 * due_so_far) as clearing_payments,
+        min(effective_date) filter (where entry_type = 'payment') as first_payment_date,
+    from (
+        select
+            spine_id,
+            entry_type,
+            effective_date,
+            sum(case when entry_type = 'payment' then amount else 0 end) over running as paid_so_far,
+            sum(case when entry_type in ('installment_due', 'fee', 'interest') then amount else 0 end) over running as due_so_far,
+        from visible_ledger
+        where not is_reversed
+            and entry_type in ('payment', 'installment_due', 'fee', 'interest')
+        window running as (
+            partition by spine_id
+            order by effective_date, case when entry_type = 'payment' then 1 else 0 end, entry_id
+            rows between unbounded preceding and current row
+        )
+    ) as running_totals
+    group by spine_id
+),
+
+payment_timing as (
+    -- days from the latest instalment due date to each payment: prompt payers pay early in the cycle
+    select
+        payments.spine_id,
+        count(*) filter (where payments.effective_date - dues.effective_date <= 10) as early_payments,
+        avg(payments.effective_date - dues.effective_date) as days_after_due_avg,
+    from (
+        select spine_id, effective_date from visible_ledger
+        where entry_type = 'payment' and not is_reversed
+    ) as payments
+    asof inner join (
+        select spine_id, effective_date from visible_ledger
+        where entry_type = 'installment_due' and not is_reversed
+    ) as dues
+        on dues.spine_id = payments.spine_id
+        and payments.effective_date >= dues.effective_date
+    group by payments.spine_id
 ),
 
 installments as (
@@ -220,8 +284,41 @@ contact_stats as (
         count(*) filter (where outcome = 'complaint') as complaints_total,
         max(started_at) as last_contact_at,
         max(started_at) filter (where is_response) as last_response_at,
+        -- whole-history engagement: pooled over channels, so a few months of contacts say more
+        count(*) filter (where is_attempt) as attempts_total,
+        count(*) filter (where is_attempt and is_response) as attempt_responses_total,
+        count(*) filter (where is_attempt and channel in ('voice', 'agent_call')) as call_attempts_total,
+        count(*) filter (
+            where is_attempt and channel in ('voice', 'agent_call') and outcome in ('rpc', 'promise')
+        ) as call_rpcs_total,
+        count(*) filter (where outcome in ('rpc', 'promise')) as conversations_total,
+        count(*) filter (where outcome = 'promise') as promise_outcomes_total,
+        count(*) filter (where is_attempt and channel in ('sms', 'email', 'whatsapp')) as digital_attempts_total,
+        count(*) filter (
+            where is_attempt and channel in ('sms', 'email', 'whatsapp') and outcome = 'clicked'
+        ) as digital_clicks_total,
+        -- contact data that does not reach the debtor
+        count(*) filter (where is_attempt and outcome in ('failed', 'bounced', 'wrong_party')) as failed_attempts_total,
+        count(*) filter (where outcome = 'wrong_party') as wrong_party_total,
+        count(*) filter (where direction = 'inbound') as inbound_contacts_total,
     from visible_contacts
     group by spine_id
+),
+
+nudged_payments as (
+    -- responses followed by a payment within 3 days: how much a reminder moves this debtor
+    select
+        responses.spine_id,
+        count(distinct responses.started_at) as responses_followed_by_payment,
+    from visible_contacts as responses
+    inner join visible_ledger as payments
+        on payments.spine_id = responses.spine_id
+        and payments.entry_type = 'payment'
+        and not payments.is_reversed
+        and payments.effective_date >= cast(responses.started_at as date)
+        and payments.effective_date <= cast(responses.started_at as date) + 3
+    where responses.is_response
+    group by responses.spine_id
 ),
 
 visible_promises as (
@@ -235,6 +332,7 @@ visible_promises as (
         promises.promised_amount,
         promises.created_at >= spine.since_90d as is_recent,
         promises.due_date + 3 < spine.as_of as is_matured,
+        promises.due_date < spine.as_of as is_past_due_date,
     from spine
     inner join promises
         on promises.account_id = spine.account_id
@@ -259,6 +357,26 @@ promise_paid as (
     group by visible_promises.promise_id, visible_promises.spine_id
 ),
 
+promise_paid_so_far as (
+    -- payments known at as_of towards promises whose due date has passed (grace may still run)
+    select
+        visible_promises.promise_id,
+        visible_promises.spine_id,
+        sum(promise_payments.amount) as paid_amount,
+    from visible_promises
+    inner join promise_payments
+        on promise_payments.promise_id = visible_promises.promise_id
+        and promise_payments.posted_at < visible_promises.visible_before
+        and promise_payments.effective_date <= visible_promises.as_of
+        and not coalesce(
+            promise_payments.reversal_posted_at < visible_promises.visible_before
+            and promise_payments.reversal_effective_date <= visible_promises.as_of,
+            false
+        )
+    where visible_promises.is_past_due_date
+    group by visible_promises.promise_id, visible_promises.spine_id
+),
+
 promise_outcomes as (
     select
         visible_promises.*,
@@ -266,10 +384,17 @@ promise_outcomes as (
             and coalesce(promise_paid.paid_amount, 0) >= 0.95 * visible_promises.promised_amount as is_kept,
         visible_promises.is_matured
             and coalesce(promise_paid.paid_amount, 0) < 0.95 * visible_promises.promised_amount as is_broken,
+        -- due date passed and not (yet) paid in full: a promise made in the grace days after it
+        -- still knows the last one was missed
+        visible_promises.is_past_due_date
+            and coalesce(promise_paid_so_far.paid_amount, 0) < 0.95 * visible_promises.promised_amount as is_unpaid_at_due,
     from visible_promises
     left join promise_paid
         on promise_paid.promise_id = visible_promises.promise_id
         and promise_paid.spine_id = visible_promises.spine_id
+    left join promise_paid_so_far
+        on promise_paid_so_far.promise_id = visible_promises.promise_id
+        and promise_paid_so_far.spine_id = visible_promises.spine_id
 ),
 
 promise_stats as (
@@ -279,6 +404,7 @@ promise_stats as (
         count(*) filter (where is_recent) as promises_90d,
         count(*) filter (where is_kept) as promises_kept,
         count(*) filter (where is_broken) as promises_broken,
+        count(*) filter (where is_unpaid_at_due) as promises_unpaid_at_due,
         max(due_date + 3) filter (where is_broken) as last_broken_grace_end,
         max(due_date) filter (where not is_matured) as open_promise_due_date,
         arg_max(promise_id, created_at) filter (where not is_matured) as open_promise_id,
@@ -342,6 +468,40 @@ quality_hold_stats as (
         and quality_holds.created_at < spine.visible_before
 ),
 
+promise_windows as (
+    -- paydays between a promise's day and its due date (a plan known when the promise is made):
+    -- month end (last day, 1st, 2nd) everywhere, the quincena (15th-17th) where wages also land then;
+    -- and whether the debtor got in touch to make it (the promise's own contact, at its creation)
+    select
+        window_days.promise_id,
+        count(*) filter (where day(window_day) <= 2 or window_day = last_day(window_day)) as month_end_paydays,
+        count(*) filter (where day(window_day) between 15 and 17) as mid_month_paydays,
+        coalesce(bool_or(promise_contacts.direction = 'inbound'), false) as from_inbound,
+    from (
+        select
+            promise_id,
+            cast(unnest(generate_series(
+                cast(cast(created_at as date) + 1 as timestamp), cast(due_date as timestamp), interval 1 day
+            )) as date) as window_day,
+        from promises
+        where promise_id in (
+            select coalesce(spine_rows.promise_id, promise_stats.open_promise_id)
+            from spine_rows
+            left join spine_keys
+                on spine_keys.account_id = spine_rows.account_id and spine_keys.as_of = spine_rows.as_of
+            left join promise_stats
+                on promise_stats.spine_id = spine_keys.spine_id
+        )
+    ) as window_days
+    left join promises
+        on promises.promise_id = window_days.promise_id
+    left join contacts as promise_contacts
+        on promise_contacts.account_id = promises.account_id
+        and promise_contacts.started_at = promises.created_at
+        and promise_contacts.outcome = 'promise'
+    group by window_days.promise_id
+),
+
 account_state as (
     select
         spine.*,
@@ -357,6 +517,15 @@ account_state as (
         coalesce(ledger_stats.payday_payments, 0) as payday_payments,
         coalesce(ledger_stats.reversed_payments_total, 0) as reversed_payments_total,
         ledger_stats.last_payment_at,
+        ledger_stats.instalment,
+        ledger_stats.largest_payment,
+        coalesce(ledger_stats.mid_month_payments, 0) as mid_month_payments,
+        coalesce(payment_sizes.full_payments, 0) as full_payments,
+        coalesce(payment_timing.early_payments, 0) as early_payments,
+        coalesce(payment_clearing.clearing_payments, 0) as clearing_payments,
+        payment_clearing.first_payment_date,
+        coalesce(nudged_payments.responses_followed_by_payment, 0) as responses_followed_by_payment,
+        payment_timing.days_after_due_avg,
         delinquency.oldest_unpaid_due_date,
         coalesce(delinquency.past_due_installments, 0) as past_due_installments_raw,
         coalesce(delinquency.past_due_raw, 0) as past_due_raw,
@@ -366,6 +535,14 @@ account_state as (
         on ledger_stats.spine_id = spine.spine_id
     left join delinquency
         on delinquency.spine_id = spine.spine_id
+    left join payment_sizes
+        on payment_sizes.spine_id = spine.spine_id
+    left join payment_timing
+        on payment_timing.spine_id = spine.spine_id
+    left join payment_clearing
+        on payment_clearing.spine_id = spine.spine_id
+    left join nudged_payments
+        on nudged_payments.spine_id = spine.spine_id
     left join customers
         on customers.customer_id = spine.customer_id
 ),
@@ -443,6 +620,29 @@ final as (
         -- tenure
         date_diff('day', cast(s.customer_created_at as date), s.as_of) as customer_tenure_days,
         coalesce(customer_stats.customer_accounts, 0) as customer_accounts,
+        -- behaviour that reveals why the debtor is not paying (capacity, organisation, engagement,
+        -- contact data); amounts enter as ratios to the account's own instalment
+        cast(s.instalment / nullif(s.principal, 0) as double) as instalment_to_principal,
+        cast(case when s.balance > 0 then least(s.past_due_raw, s.balance) else 0 end / nullif(s.instalment, 0) as double) as past_due_to_instalment,
+        cast(s.paid_total / nullif(s.payments_total, 0) / nullif(s.instalment, 0) as double) as payment_to_instalment_avg,
+        cast(s.largest_payment / nullif(s.instalment, 0) as double) as payment_to_instalment_max,
+        cast(s.full_payments as double) / nullif(s.payments_total, 0) as full_payment_share,
+        cast(s.payments_total as double) * 30 / (date_diff('day', cast(s.placed_at as date), s.as_of) + 1) as payments_per_30d_placed,
+        cast(s.early_payments as double) / nullif(s.payments_total, 0) as early_payment_share,
+        cast(s.days_after_due_avg as double) as days_after_due_avg,
+        cast(s.mid_month_payments as double) / nullif(s.payments_total, 0) as mid_month_payment_share,
+        cast(s.clearing_payments as double) / nullif(s.payments_total, 0) as clearing_payment_share,
+        date_diff('day', cast(s.placed_at as date), s.first_payment_date) as days_to_first_payment,
+        cast(s.responses_followed_by_payment as double) / nullif(cs.responses_total, 0) as response_payment_rate,
+        coalesce(cs.attempts_total, 0) as attempts_total,
+        cast(cs.attempt_responses_total as double) / nullif(cs.attempts_total, 0) as response_rate_total,
+        cast(cs.call_rpcs_total as double) / nullif(cs.call_attempts_total, 0) as call_rpc_rate,
+        cast(cs.promise_outcomes_total as double) / nullif(cs.conversations_total, 0) as promise_per_conversation_rate,
+        cast(cs.digital_clicks_total as double) / nullif(cs.digital_attempts_total, 0) as click_rate_digital,
+        cast(cs.failed_attempts_total as double) / nullif(cs.attempts_total, 0) as failed_attempt_rate,
+        coalesce(cs.wrong_party_total, 0) as wrong_party_total,
+        coalesce(cs.inbound_contacts_total, 0) as inbound_contacts_total,
+        coalesce(ps.promises_unpaid_at_due, 0) as promises_unpaid_at_due,
         -- the promise being scored: the spine's promise in training, else the latest open one
         cast(focal.promised_amount / nullif(s.balance, 0) as double) as promise_amount_to_balance,
         date_diff('day', cast(focal.created_at as date), focal.due_date) as promise_horizon_days,
@@ -451,6 +651,13 @@ final as (
         cast(focal.channel = 'voice' as integer) as promise_channel_voice,
         cast(focal.channel in ('sms', 'whatsapp') as integer) as promise_channel_messaging,
         cast(focal.channel in ('email', 'letter') as integer) as promise_channel_written,
+        cast(focal.promised_amount
+            / nullif(case when s.balance > 0 then least(s.past_due_raw, s.balance) end, 0) as double) as promise_amount_to_past_due,
+        cast(focal.promised_amount / nullif(s.instalment, 0) as double) as promise_amount_to_instalment,
+        cast(focal.promised_amount / nullif(s.largest_payment, 0) as double) as promise_amount_to_largest_payment,
+        cast(focal_windows.from_inbound as integer) as promise_from_inbound,
+        cast(case when focal.promise_id is not null then coalesce(focal_windows.month_end_paydays, 0) end as integer) as promise_window_month_end_paydays,
+        cast(case when focal.promise_id is not null then coalesce(focal_windows.mid_month_paydays, 0) end as integer) as promise_window_mid_month_paydays,
     from spine_rows
     inner join account_state as s
         on s.account_id = spine_rows.account_id and s.as_of = spine_rows.as_of
@@ -468,6 +675,8 @@ final as (
         on quality_hold_stats.spine_id = s.spine_id
     left join promises as focal
         on focal.promise_id = coalesce(spine_rows.promise_id, ps.open_promise_id)
+    left join promise_windows as focal_windows
+        on focal_windows.promise_id = focal.promise_id
 )
 
 select * from final
