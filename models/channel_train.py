@@ -25,7 +25,8 @@ from models.estimator import as_matrix, later_slice
 from models.inventory import record_inventory
 from models.policy import check_feature_policy
 from models.registry import REGISTERED_NAMES, ensure_experiment, use_tracking, version_by_alias
-from models.train import EVALUATION_FRACTION, FINGERPRINT_TAG, TrainedModel, _reusable, code_version, data_fingerprint
+from models.train import (EVALUATION_FRACTION, FINGERPRINT_TAG, TrainedModel, code_version, data_fingerprint,
+                          reused_version)
 
 log = logging.getLogger(__name__)
 
@@ -144,12 +145,9 @@ def train_channel_model(con, settings, as_of, params: dict | None = None, table:
 
     use_tracking(settings)
     experiment_id = ensure_experiment(settings)
-    found = _reusable(name, fingerprint)
-    if found is not None:
-        alias, mv, run = found
-        log.info("%s: reusing %s v%s (same data and parameters)", TARGET, name, mv.version)
-        record_inventory(name, TARGET, features)
-        return TrainedModel(TARGET, name, str(mv.version), mv.run_id, alias, True, dict(run.data.metrics))
+    reused = reused_version(name, TARGET, fingerprint, features)
+    if reused is not None:
+        return reused
 
     model, metrics = fit_and_evaluate_channel(frame, {**params, "features": features})
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"{TARGET}-{as_of}") as run:

@@ -187,6 +187,18 @@ def _reusable(name: str, fingerprint: str):
     return None
 
 
+def reused_version(name: str, target: str, fingerprint: str, features: Sequence[str]) -> TrainedModel | None:
+    """The registered champion/challenger trained on the same data and parameters, as a TrainedModel
+    (no new run, inventory record refreshed), or None when the model must be trained."""
+    found = _reusable(name, fingerprint)
+    if found is None:
+        return None
+    alias, mv, run = found
+    log.info("%s: reusing %s v%s (same data and parameters)", target, name, mv.version)
+    record_inventory(name, target, list(features))
+    return TrainedModel(target, name, str(mv.version), mv.run_id, alias, True, dict(run.data.metrics))
+
+
 def train_model(con, settings, as_of, target: str, features: Sequence[str] | None = None,
                 params: dict | None = None) -> TrainedModel:
     """Train, log and register one target's model (or reuse the identical existing one)."""
@@ -212,12 +224,9 @@ def train_model(con, settings, as_of, target: str, features: Sequence[str] | Non
 
     use_tracking(settings)
     experiment_id = ensure_experiment(settings)
-    found = _reusable(name, fingerprint)
-    if found is not None:
-        alias, mv, run = found
-        log.info("%s: reusing %s v%s (same data and parameters)", target, name, mv.version)
-        record_inventory(name, target, features)
-        return TrainedModel(target, name, str(mv.version), mv.run_id, alias, True, dict(run.data.metrics))
+    reused = reused_version(name, target, fingerprint, features)
+    if reused is not None:
+        return reused
 
     model, metrics, eval_df, y = fit_and_evaluate(df, features, params)
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"{target}-{as_of}") as run:
