@@ -9,10 +9,12 @@ side by side in the same run on the same files, each into a fresh warehouse file
 - validated ingest: `ingestion.load_delivery(validate=False)`: contract, typing, every row
   rule, duplicates and key conflicts, quarantine, pending parents, batch rules, audit tables,
   data-quality holds and person keys, in one transaction (target <= 2x the bare load);
-- with `--expectations`, the same plus the Great Expectations suite, reported separately: GE
-  re-checks the accepted rows for Data Docs (pandas, single-threaded) and decides nothing, as
-  the SQL row rules already quarantined; the daily flow runs it by default, so it is measured,
-  not hidden, but it is outside the 2x target.
+- with `--expectations`, the same plus the Great Expectations suite and its Data Docs site, as
+  the daily flow runs them (`ingestion.expectations`), reported separately: GE re-checks the
+  accepted rows for Data Docs (pandas, single-threaded) and decides nothing, as the SQL row rules
+  already quarantined; it is measured, not hidden, but it is outside the 2x target. GE's import
+  (~6-10 s, paid once per process) is timed on its own line, and `validate_load` (frames, suites,
+  Data Docs) inside the run on another.
 
 Wall time is the best of `--repeat` runs; CPU seconds are shown too, as the machine is shared.
 """
@@ -20,6 +22,7 @@ Wall time is the best of `--repeat` runs; CPU seconds are shown too, as the mach
 from __future__ import annotations
 
 import argparse
+import shutil
 import tempfile
 import time
 from datetime import date, datetime, timezone
@@ -60,13 +63,33 @@ def bare_load(db: Path, delivery: Path) -> int:
         return rows
 
 
-def validated_load(db: Path, delivery: Path, expectations: bool = False):
+def validated_load(db: Path, delivery: Path, expectations: bool = False, data_docs: Path | None = None):
     import duckdb
 
     from ingestion import load_delivery
 
     with duckdb.connect(str(db)) as con:
-        return load_delivery(con, delivery, ARRIVED, validate=expectations)
+        return load_delivery(con, delivery, ARRIVED, validate=expectations, data_docs_dir=data_docs)
+
+
+def _import_ge() -> None:
+    import great_expectations  # noqa: F401
+
+
+def _timing_validate_load(spent: list):
+    """Wrap `ingestion.expectations.validate_load` (imported by `load_delivery` at call time) so
+    that each call appends its (wall, cpu) seconds to `spent`; returns the original."""
+    import ingestion.expectations as ge
+
+    original = ge.validate_load
+
+    def timed(*args, **kwargs):
+        out, wall, cpu = _timed(original, *args, **kwargs)
+        spent.append((wall, cpu))
+        return out
+
+    ge.validate_load = timed
+    return original
 
 
 def _timed(fn, *args, **kwargs):
@@ -94,26 +117,48 @@ def main(argv: list[str]) -> int:
           f"(ready in {time.perf_counter() - started:.1f}s)")
 
     runs = {"bare": [], "validated": [], "expectations": []}
-    for i in range(args.repeat):
-        # alternate which goes first so neither always gets the warm file cache
-        order = ("bare", "validated") if i % 2 == 0 else ("validated", "bare")
-        for kind in order + (("expectations",) if args.expectations else ()):
-            db = args.workdir / f"{kind}.duckdb"
-            for p in (db, db.with_suffix(".duckdb.wal")):
-                p.unlink(missing_ok=True)
-            if kind == "bare":
-                rows, wall, cpu = _timed(bare_load, db, delivery)
-            else:
-                summary, wall, cpu = _timed(validated_load, db, delivery, kind == "expectations")
-                rows = sum(t.rows_in for t in summary.tables)
-            runs[kind].append((wall, cpu, rows))
+    ge_spent: list[tuple[float, float]] = []
+    if args.expectations:
+        # once per process, like the daily flow; timed apart so repeats compare like with like
+        _, import_wall, import_cpu = _timed(_import_ge)
+        original = _timing_validate_load(ge_spent)
+    try:
+        for i in range(args.repeat):
+            # alternate which goes first so neither always gets the warm file cache
+            order = ("bare", "validated") if i % 2 == 0 else ("validated", "bare")
+            for kind in order + (("expectations",) if args.expectations else ()):
+                db = args.workdir / f"{kind}.duckdb"
+                for p in (db, db.with_suffix(".duckdb.wal")):
+                    p.unlink(missing_ok=True)
+                if kind == "bare":
+                    rows, wall, cpu = _timed(bare_load, db, delivery)
+                elif kind == "validated":
+                    summary, wall, cpu = _timed(validated_load, db, delivery)
+                else:
+                    docs = args.workdir / "data_docs"
+                    shutil.rmtree(docs, ignore_errors=True)
+                    summary, wall, cpu = _timed(validated_load, db, delivery, True, docs)
+                if kind != "bare":
+                    rows = sum(t.rows_in for t in summary.tables)
+                runs[kind].append((wall, cpu, rows) + ((ge_spent[-1],) if kind == "expectations" else ()))
+    finally:
+        if args.expectations:
+            import ingestion.expectations as ge
+
+            ge.validate_load = original
 
     print(f"{'load':<24}{'rows':>12}{'wall s':>10}{'cpu s':>10}{'rows/s':>12}")
     best = {k: min(v) for k, v in runs.items() if v}
-    for kind, (wall, cpu, rows) in best.items():
+    for kind, (wall, cpu, rows, *ge_part) in best.items():
         print(f"{kind:<24}{rows:>12,}{wall:>10.2f}{cpu:>10.2f}{rows / wall:>12,.0f}")
+        if ge_part:
+            print(f"{'  of which GE suite+docs':<36}{ge_part[0][0]:>10.2f}{ge_part[0][1]:>10.2f}")
+    if args.expectations:
+        print(f"{'GE import (once/process)':<36}{import_wall:>10.2f}{import_cpu:>10.2f}")
     ratio = best["validated"][0] / best["bare"][0]
     print(f"validated / bare (wall): {ratio:.2f}x (target <= {TARGET_RATIO:.1f}x)")
     if "expectations" in best:
-        print(f"with expectations / bare (wall): {best['expectations'][0] / best['bare'][0]:.2f}x")
+        with_ge = best["expectations"][0]
+        print(f"with expectations / bare (wall): {with_ge / best['bare'][0]:.2f}x, "
+              f"{(with_ge + import_wall) / best['bare'][0]:.2f}x counting the GE import")
     return 0

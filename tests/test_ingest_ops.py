@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from ingestion import BatchRuleError, BatchThresholds, load_delivery
-from tests.test_ingest import (ACCOUNTS, ARRIVED, CONSENTS_HEAD, CUSTOMERS, LEDGER, LEDGER_HEAD, write_delivery)
+from tests.test_ingest import (ACCOUNTS, ARRIVED, CONSENTS_HEAD, CUSTOMERS, HOLDS_HEAD, LEDGER, LEDGER_HEAD,
+                               write_delivery)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -106,6 +107,38 @@ def test_data_docs_are_built_without_personal_data(con, settings, tmp_path):
     assert "recobro_ledger" in text
     for personal in ("ana@example.com", "b@example.com", "3001234567", "2125550100", "555 0100", "300-123"):
         assert personal not in text
+
+
+def test_expectations_count_every_bad_accepted_row(con, tmp_path):
+    """GE re-checks every accepted row: rows planted past the SQL rules are all counted, with the
+    row condition applied, and GE's own settings are left as they were."""
+    from great_expectations.execution_engine import pandas_execution_engine as engine
+
+    from ingestion.expectations import accepted_frame, ge_columns, validate_load
+
+    holds = HOLDS_HEAD + "H1,C1,,dispute,2024-02-10T12:00:00Z,2024-03-10T12:00:00Z\n"
+    folder = write_delivery(tmp_path, "d", customers=CUSTOMERS, accounts=ACCOUNTS, ledger=LEDGER, holds=holds)
+    load_id = load_delivery(con, folder, ARRIVED, validate=False).load_id
+    con.execute("insert into raw_ledger select * from raw_ledger where entry_id = 'E2'")  # key repeated
+    con.execute("update raw_ledger set amount = -1 where entry_id in ('E1', 'E3')")  # E3 is an adjustment
+    con.execute("update raw_ledger set currency = 'XXX' where entry_id = 'E4'")
+    con.execute("update raw_holds set ends_at = starts_at - interval 1 day")
+    threshold = engine.HASH_THRESHOLD
+    con.execute("select 1 union all select 2").fetchone()  # a caller's unfinished result does not get in the way
+
+    assert validate_load(con, load_id, ["ledger", "holds"]) == 4
+    assert engine.HASH_THRESHOLD == threshold
+    failed = rows(con, "select table_name, expectation, column_name, unexpected_count from ge_results "
+                       "where load_id = ? and not success order by all", [load_id])
+    assert failed == [("holds", "expect_column_pair_values_a_to_be_greater_than_b", "ends_at,starts_at", 1),
+                      ("ledger", "expect_column_values_to_be_between", "amount", 1),
+                      ("ledger", "expect_column_values_to_be_in_set", "currency", 1),
+                      ("ledger", "expect_column_values_to_be_unique", "entry_id", 2)]
+    assert rows(con, "select count(*) from ge_results where load_id = ?", [load_id]) == [(17,)]
+    # the frame holds every accepted row and only the columns an expectation reads
+    frame = accepted_frame(con, "customers", load_id)
+    assert len(frame) == 3 and list(frame.columns) == ge_columns("customers")
+    assert not {"phone", "email", "birth_year"} & set(frame.columns)
 
 
 def _script(body: str) -> str:
