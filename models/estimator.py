@@ -126,8 +126,16 @@ class CalibratedLGBMClassifier:
         return LogisticRegression(C=1e6).fit(margin.reshape(-1, 1), y)
 
     # prediction -------------------------------------------------------------------------
-    def decision_function(self, X: pd.DataFrame) -> np.ndarray:
-        """Raw LightGBM margin (log-odds before calibration); SHAP values add up to this."""
+    def decision_function(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """Raw LightGBM margin (log-odds before calibration); SHAP values add up to this.
+
+        X is a frame (columns found by name, absent ones missing) or a float matrix whose columns
+        are `feature_names_` in order (scoring builds that once, without a frame in between)."""
+        if isinstance(X, np.ndarray):
+            if X.ndim != 2 or X.shape[1] != len(self.feature_names_):
+                raise ValueError(f"expected a matrix of {len(self.feature_names_)} columns "
+                                 f"(feature_names_ in order), got shape {X.shape}")
+            return self.booster_.predict(X, raw_score=True)
         return self.booster_.predict(as_matrix(X, self.feature_names_), raw_score=True)
 
     def predict_uncalibrated(self, X: pd.DataFrame) -> np.ndarray:

@@ -74,20 +74,39 @@ def score_frame(features: pd.DataFrame, promise_model, pay_model, explain: np.nd
     Columns the promise model needs but the frame lacks (promise-level features, unknown at
     account scoring time) are treated as missing, exactly as LightGBM saw nulls in training.
     """
-    out = features.loc[:, list(KEYS)].copy()
-    if features.empty:
+    from models.estimator import as_matrix
+
+    matrices = [as_matrix(features, m.feature_names_).to_numpy() for m in (promise_model, pay_model)]
+    return score_matrices(features.loc[:, list(KEYS)], *matrices, promise_model, pay_model, explain, lang)
+
+
+def score_matrices(keys: pd.DataFrame, promise_matrix: np.ndarray, pay_matrix: np.ndarray, promise_model,
+                   pay_model, explain: np.ndarray | None = None, lang: str = "en") -> pd.DataFrame:
+    """`score_frame` on float matrices whose columns are each model's `feature_names_` in order,
+    one row per row of `keys` (as_of, account_id, customer_id)."""
+    out = keys.reset_index(drop=True).copy()
+    if out.empty:
         return out.assign(p_promise_kept=np.nan, p_pay_30d=np.nan, risk_tier=None, reason_1=None,
                           reason_2=None, reason_3=None, reasons_text=None)
-    out["p_promise_kept"] = promise_model.predict_proba(features)[:, 1]
-    out["p_pay_30d"] = pay_model.predict_proba(features)[:, 1]
+    out["p_promise_kept"] = promise_model.predict_proba(promise_matrix)[:, 1]
+    out["p_pay_30d"] = pay_model.predict_proba(pay_matrix)[:, 1]
     out["risk_tier"] = risk_tier(out["p_pay_30d"].to_numpy())
     for r in range(1, REASONS + 1):
         out[f"reason_{r}"] = None
     out["reasons_text"] = None
-    explain = np.ones(len(features), dtype=bool) if explain is None else explain
+    explain = np.ones(len(out), dtype=bool) if explain is None else np.asarray(explain, dtype=bool)
     if explain.any():
-        reasons = reason_columns(pay_model, features[explain], lang)
+        chosen = pd.DataFrame(pay_matrix[explain], columns=list(pay_model.feature_names_))
+        reasons = reason_columns(pay_model, chosen, lang)
         out.loc[explain, list(reasons.columns)] = reasons.to_numpy()
+    return out
+
+
+def _matrix(columns: dict[str, np.ndarray], names, rows: int) -> np.ndarray:
+    """Float64 row-major matrix of `names` from DuckDB's fetchnumpy columns (NULL -> NaN; absent -> NaN)."""
+    out = np.empty((rows, len(names)), dtype="float64")
+    for j, name in enumerate(names):
+        out[:, j] = np.ma.filled(columns[name].astype("float64"), np.nan) if name in columns else np.nan
     return out
 
 
@@ -103,14 +122,19 @@ def score_accounts(con, settings, as_of, explain_accounts: str | None = None) ->
     wanted = set(promise_model.feature_names_) | set(pay_model.feature_names_)
     available = [r[0] for r in con.execute("describe fct_account_features").fetchall()]
     casts = [f'cast("{c}" as double) as "{c}"' for c in sorted(wanted) if c in available]
-    features = con.execute(
+    # columns straight to numpy (no DataFrame of features): reading is a large share of a scoring run
+    columns = con.execute(
         f"select cast(as_of as date) as as_of, cast(account_id as varchar) as account_id, "
         f"cast(customer_id as varchar) as customer_id{''.join(', ' + c for c in casts)}, "
         f"{_explain_predicate(con, explain_accounts)} as _explain "
         f"from fct_account_features where as_of = cast(? as date)", [str(as_of)]
-    ).df()
-    explain = features.pop("_explain").to_numpy(dtype=bool)
-    scores = score_frame(features, promise_model, pay_model, explain)
+    ).fetchnumpy()
+    rows = len(columns["account_id"])
+    keys = pd.DataFrame({k: np.asarray(columns[k]) for k in KEYS})
+    explain = np.ma.filled(columns["_explain"], False).astype(bool)
+    scores = score_matrices(keys, _matrix(columns, promise_model.feature_names_, rows),
+                            _matrix(columns, pay_model.feature_names_, rows), promise_model, pay_model, explain)
+    del columns
     scores["promise_kept_model"] = f"{REGISTERED_NAMES['promise_kept']}/{promise_version}"
     scores["pay_model"] = f"{REGISTERED_NAMES['pay_30d']}/{pay_version}"
     con.register("_recobro_scores", scores)
