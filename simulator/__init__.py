@@ -47,14 +47,16 @@ def simulate_world(n_accounts: int, days: int, seed: int, end_date: date = date(
 
 def simulate(n_accounts: int, days: int, seed: int, out_dir: Path, truth_dir: Path,
              end_date: date = date(2026, 10, 31), fmt: str = "csv", *, scenario="default",
-             messiness=None) -> dict[str, int]:
+             messiness=None, bau_truth_runs: int | None = None) -> dict[str, int]:
     """Simulate `n_accounts` placed over the `days` up to `end_date` and write one delivery.
 
     `scenario` is a name in `simulator.scenarios.SCENARIOS` or a `Scenario`; `messiness` is
     None (clean), a dict of rates or a `Messiness`. Writes `out_dir/<table>.<fmt>` for the
     seven contract tables and `truth_dir/truth_{customers,accounts,promises}.<fmt>` plus
     `truth_dir/truth_messiness.json`; returns rows written per table (truth tables under
-    their `truth_` names, injected faults under `truth_messiness`).
+    their `truth_` names, injected faults under `truth_messiness`). `bau_truth_runs` BAU
+    play-forwards (default `truth.BAU_RUNS`; 0 skips them) estimate `truth_accounts.p_pay_30d_bau`;
+    they draw from their own seeds, so the delivery files do not depend on it.
     """
     from simulator import messiness as M
     from simulator import tables, truth
@@ -97,7 +99,9 @@ def simulate(n_accounts: int, days: int, seed: int, out_dir: Path, truth_dir: Pa
     promises = tables.promises_table(table_rng, history, contacts, world)
     truths = {
         "truth_customers": truth.truth_customers(world, customers),
-        "truth_accounts": truth.truth_accounts(world, history, accounts),
+        "truth_accounts": truth.truth_accounts(
+            world, history, accounts, holds, seed=seed,
+            bau_runs=truth.BAU_RUNS if bau_truth_runs is None else bau_truth_runs),
         "truth_promises": truth.truth_promises(world, history, promises),
     }
     for name, frame in truths.items():

@@ -168,6 +168,15 @@ def test_model_card_against_truth(portfolio):
             assert "Bayes expected AUC" in text and truth["realised_labels"] is False
             assert truth["bayes_expected_auc"] > truth["model_expected_auc"]
             assert truth["model_spearman"] > 0.3
+            # both references: no contact, and the model's own question (payment under the BAU policy)
+            bau = truth["bau"]
+            assert truth["model_question"] == "p_pay_30d_bau" and bau["available"] and bau["runs"] >= 4
+            assert "Bayes expected AUC (BAU)" in text and "model's own question" in text
+            by_runs = list(bau["bayes_expected_auc_by_runs"].values())
+            assert by_runs[0] < by_runs[-1]  # more runs, less noise, a higher AUC
+            assert by_runs[0] < bau["bayes_expected_auc"] < bau["bayes_expected_auc_self"] + 0.01
+            assert bau["bayes_expected_auc"] > bau["model_expected_auc"] > 0.6
+            assert bau["mean_p"] > truth["mean_p_true"]  # contacts help
         artifacts = {a.path for a in MlflowClient().list_artifacts(t.run_id, "model_card")}
         assert f"model_card/{t.name}.md" in artifacts
         text_lower = text.lower()
