@@ -8,6 +8,7 @@ codes come from TreeSHAP on the pay-propensity model, because `risk_tier` is der
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,24 +20,24 @@ HIGH_RISK_BELOW = 0.20
 LOW_RISK_FROM = 0.50
 REASONS = 3
 KEYS = ("as_of", "account_id", "customer_id")
-
-_COLUMNS = """
-    cast(as_of as date) as as_of, cast(account_id as varchar) as account_id,
-    cast(customer_id as varchar) as customer_id, cast(p_promise_kept as double) as p_promise_kept,
-    cast(p_pay_30d as double) as p_pay_30d, cast(risk_tier as varchar) as risk_tier,
-    cast(promise_kept_model as varchar) as promise_kept_model, cast(pay_model as varchar) as pay_model,
-    cast(reason_1 as varchar) as reason_1, cast(reason_2 as varchar) as reason_2,
-    cast(reason_3 as varchar) as reason_3, cast(reasons_text as varchar) as reasons_text
-"""
+SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 
 class ModelScoreMismatch(RuntimeError):
     """Reasons were asked of a model other than the one that produced the scores."""
 
 
+TIERS = ("high", "medium", "low")
+
+
+def risk_tier_codes(p_pay: np.ndarray) -> np.ndarray:
+    """Index into TIERS: 'high' below HIGH_RISK_BELOW, 'low' from LOW_RISK_FROM, 'medium' between."""
+    return np.where(p_pay < HIGH_RISK_BELOW, 0, np.where(p_pay >= LOW_RISK_FROM, 2, 1))
+
+
 def risk_tier(p_pay: np.ndarray) -> np.ndarray:
     """'high' below HIGH_RISK_BELOW, 'low' from LOW_RISK_FROM, 'medium' between."""
-    return np.where(p_pay < HIGH_RISK_BELOW, "high", np.where(p_pay >= LOW_RISK_FROM, "low", "medium"))
+    return np.asarray(TIERS)[risk_tier_codes(np.asarray(p_pay))]
 
 
 def _explain_predicate(con, explain_accounts: str | None) -> str:
@@ -103,10 +104,17 @@ def score_matrices(keys: pd.DataFrame, promise_matrix: np.ndarray, pay_matrix: n
 
 
 def _matrix(columns: dict[str, np.ndarray], names, rows: int) -> np.ndarray:
-    """Float64 row-major matrix of `names` from DuckDB's fetchnumpy columns (NULL -> NaN; absent -> NaN)."""
-    out = np.empty((rows, len(names)), dtype="float64")
+    """Float64 matrix (column-major) of `names` from DuckDB's fetchnumpy columns (NULL -> NaN; absent -> NaN)."""
+    out = np.empty((rows, len(names)), dtype="float64", order="F")  # column by column; LightGBM reads either order
     for j, name in enumerate(names):
-        out[:, j] = np.ma.filled(columns[name].astype("float64"), np.nan) if name in columns else np.nan
+        column = columns.get(name)
+        if column is None:
+            out[:, j] = np.nan
+        elif isinstance(column, np.ma.MaskedArray):  # DuckDB hands NULLs over as a mask
+            out[:, j] = column.data
+            out[np.ma.getmaskarray(column), j] = np.nan
+        else:
+            out[:, j] = column
     return out
 
 
@@ -122,26 +130,31 @@ def score_accounts(con, settings, as_of, explain_accounts: str | None = None) ->
     wanted = set(promise_model.feature_names_) | set(pay_model.feature_names_)
     available = [r[0] for r in con.execute("describe fct_account_features").fetchall()]
     casts = [f'cast("{c}" as double) as "{c}"' for c in sorted(wanted) if c in available]
-    # columns straight to numpy (no DataFrame of features): reading is a large share of a scoring run
+    # columns straight to numpy (no DataFrame of features, ids stay in DuckDB): reading is a large
+    # share of a scoring run
     columns = con.execute(
-        f"select cast(as_of as date) as as_of, cast(account_id as varchar) as account_id, "
-        f"cast(customer_id as varchar) as customer_id{''.join(', ' + c for c in casts)}, "
+        f"select rowid as _row{''.join(', ' + c for c in casts)}, "
         f"{_explain_predicate(con, explain_accounts)} as _explain "
         f"from fct_account_features where as_of = cast(? as date)", [str(as_of)]
     ).fetchnumpy()
-    rows = len(columns["account_id"])
-    keys = pd.DataFrame({k: np.asarray(columns[k]) for k in KEYS})
+    rows = len(columns["_row"])
+    keys = pd.DataFrame({"_row": np.asarray(columns["_row"])})
     explain = np.ma.filled(columns["_explain"], False).astype(bool)
     scores = score_matrices(keys, _matrix(columns, promise_model.feature_names_, rows),
                             _matrix(columns, pay_model.feature_names_, rows), promise_model, pay_model, explain)
     del columns
-    scores["promise_kept_model"] = f"{REGISTERED_NAMES['promise_kept']}/{promise_version}"
-    scores["pay_model"] = f"{REGISTERED_NAMES['pay_30d']}/{pay_version}"
-    con.register("_recobro_scores", scores)
+    numbers = scores[["_row", "p_promise_kept", "p_pay_30d"]].assign(risk_tier=pd.Categorical.from_codes(
+        risk_tier_codes(scores["p_pay_30d"].to_numpy()), categories=list(TIERS)))
+    reasons = scores.loc[explain, ["_row", *(f"reason_{r}" for r in range(1, REASONS + 1)), "reasons_text"]]
+    con.execute("set variable promise_kept_model = ?", [f"{REGISTERED_NAMES['promise_kept']}/{promise_version}"])
+    con.execute("set variable pay_model = ?", [f"{REGISTERED_NAMES['pay_30d']}/{pay_version}"])
+    con.register("_recobro_scores", numbers)
+    con.register("_recobro_reasons", reasons)
     try:
-        con.execute(f"create or replace table work_scores as select {_COLUMNS} from _recobro_scores")
+        con.execute((SQL_DIR / "work_scores.sql").read_text(encoding="utf-8"))
     finally:
         con.unregister("_recobro_scores")
+        con.unregister("_recobro_reasons")
     return "work_scores"
 
 
