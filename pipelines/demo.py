@@ -34,7 +34,7 @@ def run_demo(settings: Settings, accounts: int, days: int, seed: int, end_date: 
         loaded = ingest_flow(str(delivery))
     with _step(3, total, "training models (features at weekly snapshots, channel response off-policy, MLflow)"):
         train_flow(end_date)
-    with _step(4, total, f"daily flow for as_of {end_date}: features → score → decide → publish"):
+    with _step(4, total, f"daily flow for as_of {end_date}: features → score → decide → reasons → publish"):
         daily = daily_flow(end_date)
     with _step(5, total, "dispatching in dry-run (nothing leaves the machine)"):
         dispatched = dispatch_flow(end_date, dry_run=True)
