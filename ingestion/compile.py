@@ -312,4 +312,4 @@ def _quote(text: str) -> str:
 
 def drop_temp_sql(table: str) -> list[str]:
     return [f"drop view if exists ingest_src_{table}"] + [
-        f"drop table if exists ingest_{step}_{table}" for step in ("typed", "fail", "class")]
+        f"drop table if exists ingest_{step}_{table}" for step in ("file", "typed", "fail", "class")]

@@ -260,3 +260,20 @@ def test_kill_9_mid_load_then_rerun_equals_a_clean_run(tmp_path):
     assert loaded == {0}, "the load finished before it could be killed"
     _load_in_subprocess(killed_home, delivery)
     assert _all_tables(killed_home / "warehouse.duckdb") == clean
+
+
+def test_source_rows_are_file_rows_in_a_multi_chunk_file(tmp_path):
+    """A file DuckDB reads on several threads still numbers every row by its place in the file
+    (entry E<i> is data row i + 1), in raw_ledger and in quarantine, in a warehouse on disk."""
+    import duckdb
+
+    delivery = big_delivery(tmp_path / "big", 40_000)  # ledger: 800,000 rows, ~50 MB
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        load_delivery(con, delivery, ARRIVED, validate=False)
+        wrong_raw = con.execute("select count(*), count(*) filter (where _source_row <> substr(entry_id, 2)::bigint + 1) "
+                                "from raw_ledger").fetchall()[0]
+        wrong_quarantined = con.execute(
+            "select count(*), count(*) filter (where source_row <> (record_json::json ->> 'entry_id')[2:]::bigint + 1) "
+            "from quarantine where table_name = 'ledger'").fetchall()[0]
+    assert wrong_raw[0] > 750_000 and wrong_raw[1] == 0
+    assert wrong_quarantined[0] > 0 and wrong_quarantined[1] == 0
