@@ -340,10 +340,14 @@ visible_promises as (
 ),
 
 promise_paid as (
+    -- payments known at as_of and not reversed by then, towards each promise: paid_amount counts them
+    -- all (read once the promise matured), paid_so_far those effective by as_of (read once its due date passed)
     select
         visible_promises.promise_id,
         visible_promises.spine_id,
         sum(promise_payments.amount) as paid_amount,
+        sum(promise_payments.amount) filter (where promise_payments.effective_date <= visible_promises.as_of)
+            as paid_so_far,
     from visible_promises
     inner join promise_payments
         on promise_payments.promise_id = visible_promises.promise_id
@@ -353,27 +357,7 @@ promise_paid as (
             and promise_payments.reversal_effective_date <= visible_promises.as_of,
             false
         )
-    where visible_promises.is_matured
-    group by visible_promises.promise_id, visible_promises.spine_id
-),
-
-promise_paid_so_far as (
-    -- payments known at as_of towards promises whose due date has passed (grace may still run)
-    select
-        visible_promises.promise_id,
-        visible_promises.spine_id,
-        sum(promise_payments.amount) as paid_amount,
-    from visible_promises
-    inner join promise_payments
-        on promise_payments.promise_id = visible_promises.promise_id
-        and promise_payments.posted_at < visible_promises.visible_before
-        and promise_payments.effective_date <= visible_promises.as_of
-        and not coalesce(
-            promise_payments.reversal_posted_at < visible_promises.visible_before
-            and promise_payments.reversal_effective_date <= visible_promises.as_of,
-            false
-        )
-    where visible_promises.is_past_due_date
+    where visible_promises.is_matured or visible_promises.is_past_due_date
     group by visible_promises.promise_id, visible_promises.spine_id
 ),
 
@@ -387,14 +371,11 @@ promise_outcomes as (
         -- due date passed and not (yet) paid in full: a promise made in the grace days after it
         -- still knows the last one was missed
         visible_promises.is_past_due_date
-            and coalesce(promise_paid_so_far.paid_amount, 0) < 0.95 * visible_promises.promised_amount as is_unpaid_at_due,
+            and coalesce(promise_paid.paid_so_far, 0) < 0.95 * visible_promises.promised_amount as is_unpaid_at_due,
     from visible_promises
     left join promise_paid
         on promise_paid.promise_id = visible_promises.promise_id
         and promise_paid.spine_id = visible_promises.spine_id
-    left join promise_paid_so_far
-        on promise_paid_so_far.promise_id = visible_promises.promise_id
-        and promise_paid_so_far.spine_id = visible_promises.spine_id
 ),
 
 promise_stats as (
