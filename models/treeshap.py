@@ -63,7 +63,7 @@ def _shapley_weights(d: int) -> np.ndarray:
 
 
 @njit(cache=True)
-def _leaf_table(value, z, w):  # pragma: no cover - compiled
+def _leaf_table(value, z, w):
     """(2^d, d) Shapley values of one leaf's game for every pattern of satisfied features."""
     d = len(z)
     out = np.zeros((1 << d, d))
@@ -160,7 +160,7 @@ def leaf_tables(booster) -> LeafTables:
 @njit(parallel=True, cache=True)
 def _shap_rows(X, node_feature, node_threshold, node_default_left, node_missing, tree_nodes, tree_leaves,
                leaf_steps, step_node, step_left, step_slot, leaf_slots, slot_feature, leaf_table, table,
-               n_features):  # pragma: no cover - compiled
+               n_features):
     n = X.shape[0]
     phi = np.zeros((n, n_features))
     widest = 1

@@ -62,3 +62,25 @@ def test_wrong_width_and_categorical_splits_are_refused():
     cat_booster = lgb.train({"objective": "binary", "verbose": -1}, lgb.Dataset(frame, y_cat), 5)
     with pytest.raises(Unsupported, match="categorical"):
         leaf_tables(cat_booster)
+
+
+def test_kernels_agree_with_their_python_source():
+    """The numba kernels run compiled elsewhere; here their Python source runs too, on a few rows, and
+    must give the compiled (and LightGBM's) answer: a mistake that only the compiled path hides shows."""
+    from models.treeshap import _leaf_table, _shap_rows, _shapley_weights
+
+    X, y = _data(n=400)
+    booster = lgb.train({"objective": "binary", "num_leaves": 7, "verbose": -1}, lgb.Dataset(X, y), 5)
+    t = leaf_tables(booster)
+    args = (X[:20], t.node_feature, t.node_threshold, t.node_default_left, t.node_missing, t.tree_nodes,
+            t.tree_leaves, t.leaf_steps, t.step_node, t.step_left, t.step_slot, t.leaf_slots, t.slot_feature,
+            t.leaf_table, t.table, t.n_features)
+    np.testing.assert_allclose(_shap_rows.py_func(*args), booster.predict(X[:20], pred_contrib=True)[:, :-1],
+                               atol=1e-9)
+    z, w = np.array([0.3, 0.6, 0.8]), _shapley_weights(3)
+    np.testing.assert_allclose(_leaf_table.py_func(1.5, z, w), _leaf_table(1.5, z, w), atol=1e-12)
+    # efficiency: for each pattern the leaf's Shapley values sum to v * (prod of o_j) - v * (prod of z_j)
+    table = _leaf_table.py_func(1.5, z, w)
+    for pattern in range(8):
+        o = np.array([(pattern >> j) & 1 for j in range(3)])
+        assert table[pattern].sum() == pytest.approx(1.5 * o.prod() - 1.5 * z.prod())
