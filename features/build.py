@@ -122,6 +122,7 @@ def stg_views(con) -> list[str]:
     columns survive only in `stg_customers` and `stg_consents`. Returns the view names.
     """
     con.execute("set timezone = 'UTC'")
+    con.execute(sql_text("macros"))
     names = []
     for table in STG_TABLES:
         con.execute(f"create or replace view stg_{table} as\n{sql_text(f'stg_{table}')}")

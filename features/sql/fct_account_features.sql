@@ -351,12 +351,8 @@ promise_paid as (
     from visible_promises
     inner join promise_payments
         on promise_payments.promise_id = visible_promises.promise_id
-        and promise_payments.posted_at < visible_promises.visible_before
-        and not coalesce(
-            promise_payments.reversal_posted_at < visible_promises.visible_before
-            and promise_payments.reversal_effective_date <= visible_promises.as_of,
-            false
-        )
+        and known_unreversed(promise_payments.posted_at, promise_payments.reversal_posted_at,
+                             promise_payments.reversal_effective_date, visible_promises.as_of)
     where visible_promises.is_matured or visible_promises.is_past_due_date
     group by visible_promises.promise_id, visible_promises.spine_id
 ),

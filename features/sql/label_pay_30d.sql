@@ -18,12 +18,7 @@ payments as (
 
 known_payments as (
     select * from payments
-    where posted_at < timezone('UTC', cast($as_of as date) + interval 1 day)
-        and not coalesce(
-            reversal_posted_at < timezone('UTC', cast($as_of as date) + interval 1 day)
-            and reversal_effective_date <= cast($as_of as date),
-            false
-        )
+    where known_unreversed(posted_at, reversal_posted_at, reversal_effective_date, $as_of)
 ),
 
 paid_in_window as (

@@ -25,12 +25,7 @@ paid as (
         promise_id,
         sum(amount) as paid_amount,
     from promise_payments
-    where posted_at < timezone('UTC', cast($as_of as date) + interval 1 day)
-        and not coalesce(
-            reversal_posted_at < timezone('UTC', cast($as_of as date) + interval 1 day)
-            and reversal_effective_date <= cast($as_of as date),
-            false
-        )
+    where known_unreversed(posted_at, reversal_posted_at, reversal_effective_date, $as_of)
     group by promise_id
 ),
 

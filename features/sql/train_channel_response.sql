@@ -25,12 +25,7 @@ holds as (
 payments as (
     select * from int_ledger_effects
     where entry_type = 'payment'
-        and posted_at < timezone('UTC', cast($as_of as date) + interval 1 day)
-        and not coalesce(
-            reversal_posted_at < timezone('UTC', cast($as_of as date) + interval 1 day)
-            and reversal_effective_date <= cast($as_of as date),
-            false
-        )
+        and known_unreversed(posted_at, reversal_posted_at, reversal_effective_date, $as_of)
 ),
 
 blocked as (
