@@ -114,7 +114,7 @@ def test_expectations_count_every_bad_accepted_row(con, tmp_path):
     row condition applied, and GE's own settings are left as they were."""
     from great_expectations.execution_engine import pandas_execution_engine as engine
 
-    from ingestion.expectations import accepted_frame, ge_columns, validate_load
+    from ingestion.expectations import accepted_frame, fingerprinted_columns, ge_columns, validate_load
 
     holds = HOLDS_HEAD + "H1,C1,,dispute,2024-02-10T12:00:00Z,2024-03-10T12:00:00Z\n"
     folder = write_delivery(tmp_path, "d", customers=CUSTOMERS, accounts=ACCOUNTS, ledger=LEDGER, holds=holds)
@@ -122,23 +122,31 @@ def test_expectations_count_every_bad_accepted_row(con, tmp_path):
     con.execute("insert into raw_ledger select * from raw_ledger where entry_id = 'E2'")  # key repeated
     con.execute("update raw_ledger set amount = -1 where entry_id in ('E1', 'E3')")  # E3 is an adjustment
     con.execute("update raw_ledger set currency = 'XXX' where entry_id = 'E4'")
+    # account_id reaches GE as a fingerprint (an id only checked for missing or repeated values)
+    con.execute("update raw_ledger set account_id = null where entry_id = 'E3'")
     con.execute("update raw_holds set ends_at = starts_at - interval 1 day")
     threshold = engine.HASH_THRESHOLD
     con.execute("select 1 union all select 2").fetchone()  # a caller's unfinished result does not get in the way
 
-    assert validate_load(con, load_id, ["ledger", "holds"]) == 4
+    assert validate_load(con, load_id, ["ledger", "holds"]) == 5
     assert engine.HASH_THRESHOLD == threshold
     failed = rows(con, "select table_name, expectation, column_name, unexpected_count from ge_results "
                        "where load_id = ? and not success order by all", [load_id])
     assert failed == [("holds", "expect_column_pair_values_a_to_be_greater_than_b", "ends_at,starts_at", 1),
                       ("ledger", "expect_column_values_to_be_between", "amount", 1),
                       ("ledger", "expect_column_values_to_be_in_set", "currency", 1),
-                      ("ledger", "expect_column_values_to_be_unique", "entry_id", 2)]
+                      ("ledger", "expect_column_values_to_be_unique", "entry_id", 2),
+                      ("ledger", "expect_column_values_to_not_be_null", "account_id", 1)]
     assert rows(con, "select count(*) from ge_results where load_id = ?", [load_id]) == [(17,)]
     # the frame holds every accepted row and only the columns an expectation reads
     frame = accepted_frame(con, "customers", load_id)
     assert len(frame) == 3 and list(frame.columns) == ge_columns("customers")
     assert not {"phone", "email", "birth_year"} & set(frame.columns)
+    # fingerprints: null where the id is null, equal where the ids are equal, else different
+    ledger = accepted_frame(con, "ledger", load_id)
+    assert "entry_id" in fingerprinted_columns("ledger") and "entry_type" not in fingerprinted_columns("ledger")
+    assert ledger["account_id"].isna().sum() == 1 and ledger["entry_id"].isna().sum() == 0
+    assert ledger["entry_id"].nunique() == len(ledger) - 1 == rows(con, "select count(distinct entry_id) from raw_ledger")[0][0]
 
 
 def _script(body: str) -> str:
