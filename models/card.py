@@ -98,8 +98,13 @@ def _truth_lines(data: dict) -> list[str]:
             lines += [f"**Bayes AUC** (AUC of the true p_keep on the realised labels, which includes the per-promise "
                       f"noise): **{t['bayes_auc']:.4f}**; model AUC on the same rows {t['model_auc']:.4f} -> gap "
                       f"**{t['gap']:.4f}**.", ""]
-        rows += [{"scorer": k, "AUC (realised)": t[f"{k}_auc"], "expected AUC": t[f"{k}_expected_auc"]} for k in models]
-        return lines + _table(rows, ["scorer", "AUC (realised)", "expected AUC"])
+        if "model_ece_vs_truth" in t:
+            lines += [f"**Calibration against the truth**: the model's ECE measured against `p_keep_knowable` (the "
+                      f"same 10 bins, the true probability in place of its 0/1 draw) is **{t['model_ece_vs_truth']:.4f}**; "
+                      f"against the realised labels it is {t['model_ece']:.4f}, next to the floor above.", ""]
+        rows += [{"scorer": k, "AUC (realised)": t[f"{k}_auc"], "expected AUC": t[f"{k}_expected_auc"],
+                  "ECE (labels)": t[f"{k}_ece"], "ECE (vs truth)": t.get(f"{k}_ece_vs_truth", "")} for k in models]
+        return lines + _table(rows, ["scorer", "AUC (realised)", "expected AUC", "ECE (labels)", "ECE (vs truth)"])
     lines = [f"{t['rows']} live accounts at the truth's as_of {t['truth_as_of']}, scored with features at that date. "
              "The simulator stops at that date, so the 30 days after it are never realised: there is no label. "
              "The comparison uses the **expected AUC** when outcomes are Bernoulli(truth). The truth is "
@@ -151,7 +156,8 @@ def _bau_lines(t: dict, models) -> list[str]:
         lines += [f"**Bayes expected AUC (BAU)**: **{b['bayes_expected_auc']:.4f}**; model {b['model_expected_auc']:.4f} "
                   f"-> gap **{b['expected_gap']:.4f}**. Mean truth p {b['mean_p']:.4f}. This is the reference for "
                   "the model's own question; the no-contact comparison above asks what would happen with no contact "
-                  "at all.", ""]
+                  "at all.", "", f"**Calibration against this truth**: the model's ECE against `p_pay_30d_bau` (10 bins, each "
+                  f"averaging thousands of accounts' Monte Carlo estimates) is **{b['model_ece_vs_truth']:.4f}**.", ""]
     else:
         lines += [f"Too few runs to extrapolate the truth's noise away: the model's expected AUC "
                   f"{b['model_expected_auc']:.4f} is to be read against the noisy truth's "
@@ -162,8 +168,8 @@ def _bau_lines(t: dict, models) -> list[str]:
     rows += [{"scorer": f"truth (p_pay_30d_bau against itself, {b['runs']} runs)",
               "expected AUC": b["bayes_expected_auc_self"], "spearman": 1.0, "mean p": b["mean_p"]}]
     rows += [{"scorer": k, "expected AUC": b[f"{k}_expected_auc"], "spearman": b[f"{k}_spearman"],
-              "mean p": t[f"{k}_mean_p"]} for k in models]
-    return lines + _table(rows, ["scorer", "expected AUC", "spearman", "mean p"])
+              "mean p": t[f"{k}_mean_p"], "ECE (vs truth)": b[f"{k}_ece_vs_truth"]} for k in models]
+    return lines + _table(rows, ["scorer", "expected AUC", "spearman", "mean p", "ECE (vs truth)"])
 
 
 def render_card(data: dict) -> str:

@@ -84,8 +84,12 @@ def promise_truth(eval_df: pd.DataFrame, scores: dict[str, np.ndarray], truth_di
         s = rows[f"score_{k}"].to_numpy()
         out[f"{k}_auc"] = float(roc_auc_score(y, s))
         out[f"{k}_expected_auc"] = expected_auc(s, p_true)
+        out[f"{k}_ece"] = expected_calibration_error(y, s)
         if knowable:
             out[f"{k}_expected_auc_knowable"] = expected_auc(s, p_know)
+            # calibration against the probability itself instead of its 0/1 draws: the same
+            # binned ECE without the labels' sampling noise (`bayes_ece_knowable` measures that noise)
+            out[f"{k}_ece_vs_truth"] = expected_calibration_error(p_know, s)
     if "model" in scores:
         out["gap_with_noise"] = out["bayes_auc"] - out["model_auc"]
         # the gap that counts: to the best AUC anyone could reach without seeing the per-promise noise
@@ -150,7 +154,7 @@ def bau_truth(rows: pd.DataFrame, scores: dict[str, np.ndarray]) -> dict:
     """
     from scipy.stats import spearmanr
 
-    from models.evaluate import expected_auc
+    from models.evaluate import expected_auc, expected_calibration_error
 
     runs = int(rows["bau_runs"].iloc[0])
     p = rows["p_pay_30d_bau"].to_numpy(dtype="float64")
@@ -170,6 +174,9 @@ def bau_truth(rows: pd.DataFrame, scores: dict[str, np.ndarray]) -> dict:
         # weights linear in an unbiased estimate: the expected AUC of a fixed score is nearly unbiased
         out[f"{name}_expected_auc"] = expected_auc(s, p)
         out[f"{name}_spearman"] = float(spearmanr(s, p).statistic)
+        # binned calibration against the truth of the model's question: the per-account Monte Carlo
+        # error of the k-run estimate averages out within a bin (thousands of accounts each)
+        out[f"{name}_ece_vs_truth"] = expected_calibration_error(p, s)
     if "model" in scores and "bayes_expected_auc" in out:
         out["expected_gap"] = out["bayes_expected_auc"] - out["model_expected_auc"]
     return out

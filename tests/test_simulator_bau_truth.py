@@ -163,3 +163,21 @@ def test_simulate_command_sets_the_bau_truth_runs(settings, tmp_path, capsys):
         os.environ.update(saved)
     assert "p_pay_30d_bau" not in pd.read_csv(tmp_path / "0" / "truth" / "truth_accounts.csv").columns
     assert (pd.read_csv(tmp_path / "3" / "truth" / "truth_accounts.csv")["bau_runs"] == 3).all()
+
+
+def test_calibration_against_the_truth_has_no_label_noise(tmp_path):
+    """A model that states the true probability has label ECE at the noise floor but zero ECE
+    against the truth; one that is 0.05 too high shows 0.05 against the truth."""
+    from models.truth import promise_truth
+
+    rng = np.random.default_rng(5)
+    p = rng.beta(2, 2, 3000)
+    kept = rng.random(len(p)) < p
+    ids = [f"P{i}" for i in range(len(p))]
+    pd.DataFrame({"promise_id": ids, "matured": True, "p_keep": p, "p_keep_knowable": p, "kept": kept}).to_csv(
+        tmp_path / "truth_promises.csv", index=False)
+    eval_df = pd.DataFrame({"promise_id": ids, "label": kept.astype(int)})
+    out = promise_truth(eval_df, {"model": p, "too_high": np.clip(p + 0.05, 0, 1)}, tmp_path)
+    assert out["model_ece"] == pytest.approx(out["bayes_ece_knowable"]) and out["model_ece"] > 0.005
+    assert out["model_ece_vs_truth"] == pytest.approx(0.0, abs=1e-12)
+    assert out["too_high_ece_vs_truth"] == pytest.approx(0.05, abs=0.005)
