@@ -1,6 +1,6 @@
 """Model cards: one markdown page per champion, logged to the champion's MLflow run.
 
-A card holds the inventory record (SR 11-7), the out-of-time back-test of the champion next
+The channel response model's card is `models.channel_card`'s. A promise_kept or pay_30d card holds the inventory record (SR 11-7), the out-of-time back-test of the champion next
 to a logistic regression on the same features and the rules baseline, ECE and a reliability
 table, the distance to the Bayes AUC measured on the simulator's truth, and the feature policy.
 """
@@ -15,7 +15,7 @@ import pandas as pd
 
 from models.registry import REGISTERED_NAMES, load_champion, use_tracking, version_by_alias
 
-TARGETS = ("promise_kept", "pay_30d")
+TARGETS = ("promise_kept", "pay_30d", "channel_response")
 METRICS = ("auc", "log_loss", "brier", "ece", "mean_p")
 
 
@@ -209,13 +209,20 @@ def model_card(con, settings, as_of, truth_dir, targets=TARGETS, log_to_mlflow: 
     """
     from mlflow import MlflowClient
 
+    from models.channel_card import TARGET as CHANNEL, channel_card_data, render_channel_card
+
     use_tracking(settings)
     folder = Path(settings.reports_dir) / "model_cards" / str(as_of)
     folder.mkdir(parents=True, exist_ok=True)
     for target in targets:
-        data = card_data(con, settings, as_of, truth_dir, target)
+        if target == CHANNEL:
+            data = channel_card_data(con, settings, as_of, truth_dir)
+            text = render_channel_card(data)
+        else:
+            data = card_data(con, settings, as_of, truth_dir, target)
+            text = render_card(data)
         md = folder / f"{data['name']}.md"
-        md.write_text(render_card(data), encoding="utf-8")
+        md.write_text(text, encoding="utf-8")
         (folder / f"{data['name']}.json").write_text(json.dumps(data, indent=1, default=str), encoding="utf-8")
         if log_to_mlflow:
             MlflowClient().log_artifact(data["run_id"], str(md), "model_card")

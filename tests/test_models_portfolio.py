@@ -24,6 +24,8 @@ def portfolio(tmp_path_factory):
     from features.build import fct_account_features, training_set
     from ingestion import load_delivery
     from models.registry import load_champion
+    from models.channel_data import channel_training_set
+    from models.channel_train import train_channel_model
     from models.train import train_models
     from recobro.warehouse import connect
     from simulator import simulate
@@ -41,6 +43,8 @@ def portfolio(tmp_path_factory):
             training_set(con, target, AS_OF)
         fct_account_features(con, AS_OF)
         trained = {t.target: t for t in train_models(con, settings, AS_OF)}
+        channel_training_set(con, AS_OF)
+        trained["channel_response"] = train_channel_model(con, settings, AS_OF)
         yield {"settings": settings, "con": con, "trained": trained,
                "promise": load_champion(settings, "recobro_promise_kept")[0],
                "pay": load_champion(settings, "recobro_pay_propensity")[0]}
@@ -140,14 +144,20 @@ def test_inventory_record_is_on_the_registered_models(portfolio):
         assert "**Prohibited uses.**" in description and "**Owner.**" in description
 
 
-def test_model_card_against_truth(portfolio):
-    from mlflow import MlflowClient
-
+@pytest.fixture(scope="module")
+def cards(portfolio):
+    """The model cards of the three champions (`recobro models card`), written once."""
     from models.card import model_card
 
     settings = portfolio["settings"]
-    folder = model_card(portfolio["con"], settings, AS_OF, settings.truth_dir)
-    for t in portfolio["trained"].values():
+    return model_card(portfolio["con"], settings, AS_OF, settings.truth_dir)
+
+
+def test_model_card_against_truth(portfolio, cards):
+    from mlflow import MlflowClient
+
+    folder = cards
+    for t in (portfolio["trained"]["promise_kept"], portfolio["trained"]["pay_30d"]):
         text = (folder / f"{t.name}.md").read_text(encoding="utf-8")
         data = json.loads((folder / f"{t.name}.json").read_text(encoding="utf-8"))
         for section in ("## Inventory record", "## Out-of-time back-test", "## Calibration",
@@ -181,3 +191,44 @@ def test_model_card_against_truth(portfolio):
         assert f"model_card/{t.name}.md" in artifacts
         text_lower = text.lower()
         assert "acc-0" not in text_lower and "cus-0" not in text_lower  # no row identifiers
+
+
+def test_channel_model_card_scores_the_choice_on_truth(portfolio, cards):
+    from mlflow import MlflowClient
+
+    t = portfolio["trained"]["channel_response"]
+    text = (cards / f"{t.name}.md").read_text(encoding="utf-8")
+    data = json.loads((cards / f"{t.name}.json").read_text(encoding="utf-8"))
+    for section in ("## Inventory record", "## Held-out value, without truth", "## Channel choice against the "
+                    "simulator's truth", "## Feature policy", "Captured share of the oracle's gain"):
+        assert section in text, section
+    assert data["heldout"]["heldout_policy_value"] == pytest.approx(t.metrics["heldout_policy_value"])
+    truth = data["truth"]
+    assert truth["comparable"] and truth["rows"] > 200
+    v = truth["mean_value_usd"]
+    # the oracle takes each account's best reachable channel: no policy can beat it on average
+    assert all(v["oracle"] >= v[p] for p in ("model", "logged", "sms_first", "random"))
+    assert truth["captured_share"]["model"] == pytest.approx((v["model"] - v["logged"]) / (v["oracle"] - v["logged"]))
+    assert v["model"] > v["random"]  # the model ranks channels better than chance
+    assert sum(truth["model_channel_mix"].values()) == pytest.approx(1.0)
+    assert f"model_card/{t.name}.md" in {a.path for a in MlflowClient().list_artifacts(t.run_id, "model_card")}
+    assert "acc-0" not in text.lower() and "cus-0" not in text.lower()
+
+
+def test_channel_choice_values_by_hand():
+    """Three accounts: one scored, one whose last logged channel is no longer reachable, one never contacted."""
+    import pandas as pd
+
+    from models.channel_card import choice_values
+    from recobro.contract import CHANNELS
+
+    values = {"sms": [4.0, 1.0, 1.0], "email": [1.0, 9.0, 1.0], "whatsapp": [9.0, 1.0, 1.0]}
+    frame = pd.DataFrame({"account_id": ["A", "B", "C"], "currency": "USD", "last_channel": ["email", "voice", None],
+                          **{f"p_respond_{c}": [0.2, 0.2, 0.2] if c in values else 0.0 for c in CHANNELS},
+                          **{f"incremental_value_{c}": values.get(c, [50.0] * 3) for c in CHANNELS}})
+    predicted = np.tile([3.0, 1.0, 2.0, 99.0, 99.0, 99.0], (3, 1))  # prefers sms, then whatsapp; voice is unreachable
+    out = choice_values(frame, predicted)
+    assert out["rows"] == 1 and out["rows_without_logged_choice"] == 2
+    assert out["mean_value_usd"] == {"oracle": 9.0, "model": 4.0, "logged": 1.0, "sms_first": 4.0,
+                                     "random": pytest.approx(14 / 3)}
+    assert out["captured_share"]["model"] == pytest.approx(3 / 8) and out["oracle_agreement"] == 0.0
