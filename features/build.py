@@ -23,6 +23,11 @@ INT_VIEWS = ("int_ledger_effects", "int_contact_events", "int_promise_payments")
 TARGETS = ("pay_30d", "promise_kept")
 LABEL_HORIZON_DAYS = 30
 PROMISE_GRACE_DAYS = 3
+# How many days after its effective date a payment can still be posted (card and transfer
+# settlement, agent cash). A label window closes only this long after its last day: until then
+# a payment made in time may not have arrived, and the label would say "not paid" for a debtor
+# who paid. The simulator posts within 3 days; real ledgers settle within a few business days.
+PAYMENT_POSTING_LAG_DAYS = 5
 
 # Numeric model features. Money enters only as ratios (accounts hold different currencies).
 # Not here on purpose: personal data, age/birth year, country, jurisdiction (a key), and any
@@ -195,10 +200,10 @@ def fct_account_features(con, as_of: date) -> str:
 
 
 def _snapshot_dates(con, as_of: date, max_snapshots: int | None) -> list[date]:
-    """Weekly snapshots from as_of - 30 days backwards while any account had been placed."""
+    """Weekly snapshots from as_of - 30 days - the posting lag backwards while any account had been placed."""
     first = con.execute("select min(cast(placed_at as date)) from stg_accounts").fetchall()[0][0]
     snapshots: list[date] = []
-    day = as_of - timedelta(days=LABEL_HORIZON_DAYS)
+    day = as_of - timedelta(days=LABEL_HORIZON_DAYS + PAYMENT_POSTING_LAG_DAYS)
     while first is not None and day >= first and (max_snapshots is None or len(snapshots) < max_snapshots):
         snapshots.append(day)
         day -= timedelta(days=7)
@@ -208,9 +213,11 @@ def _snapshot_dates(con, as_of: date, max_snapshots: int | None) -> list[date]:
 def training_set(con, target: str, as_of: date, *, max_snapshots: int | None = None) -> str:
     """Create or replace `train_<target>` from snapshots before `as_of` whose labels matured by it.
 
-    `pay_30d`: one row per account open (balance > 0) per weekly snapshot (as_of - 30, - 37, ...;
-    at most `max_snapshots`, newest first); label 1 if a payment is effective in the 30 days after.
-    `promise_kept`: one row per promise whose grace ended before `as_of`; features as of the day
+    `pay_30d`: one row per account open (balance > 0) per weekly snapshot (as_of - 35, - 42, ...: 30
+    days of label window plus PAYMENT_POSTING_LAG_DAYS; at most `max_snapshots`, newest first); label 1
+    if a payment is effective in the 30 days after.
+    `promise_kept`: one row per promise whose grace ended more than PAYMENT_POSTING_LAG_DAYS before
+    `as_of`; features as of the day
     before the promise was made, plus the promise's own features; label per docs/TABLES.md.
     Columns: `as_of, account_id, [promise_id], <feature_columns(target)>, label INTEGER`.
     """
@@ -238,7 +245,7 @@ def training_set(con, target: str, as_of: date, *, max_snapshots: int | None = N
         """)
     else:
         con.execute(f"create or replace temp table work_labels as\n{sql_text('label_promise_kept')}",
-                    {"as_of": as_of})
+                    {"as_of": as_of, "posting_lag_days": PAYMENT_POSTING_LAG_DAYS})
         spine = "select account_id, feature_as_of as as_of, promise_id from work_labels"
         account_features(con, spine, "work_training_features")
         con.execute(f"""

@@ -35,8 +35,8 @@ LIMITS = (
     "Out-of-time performance falls as delinquency ages (JRFM 2025: KS 63% current -> 39% at 31-90 DPD).",
     "Promise-level features are null at account scoring time (no open promise): scores are then "
     "account-level estimates.",
-    "Labels mature 30 days (pay_30d) or due date + 3 days (promise_kept) after the snapshot; "
-    "monitoring of calibration lags by that much.",
+    "Labels mature 30 days (pay_30d) or due date + 3 days (promise_kept) after the snapshot, plus "
+    "5 days for late-posted payments; monitoring of calibration lags by that much.",
     "Must be back-tested out of time against the rules baseline before becoming champion; "
     "score PSI >= 0.10 versus the champion's training baseline needs investigation, > 0.25 action.",
 )

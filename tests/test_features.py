@@ -207,8 +207,10 @@ def test_promise_kept_training_set(portfolio):
     # features are as of the day before: p3's own day and later payments are unseen
     p3 = df.set_index("promise_id").loc["p3"]
     assert p3["promises_made"] == 3 and p3["has_open_promise"] == 0
-    # p3's grace ends 04-04: on 04-03 it has not matured and is left out
-    build.training_set(portfolio, "promise_kept", date(2024, 4, 3))
+    # p3's grace ends 04-04; a payment made on its last day may post up to 5 days later, so on
+    # 04-09 its label has not matured and it is left out (it is in on 04-10, above)
+    assert build.PAYMENT_POSTING_LAG_DAYS == 5
+    build.training_set(portfolio, "promise_kept", date(2024, 4, 9))
     ids = {r[0] for r in portfolio.execute("select promise_id from train_promise_kept").fetchall()}
     assert ids == {"p1", "p2", "p4"}
 
@@ -217,13 +219,15 @@ def test_pay_30d_training_set_has_only_matured_labels(portfolio):
     table = build.training_set(portfolio, "pay_30d", TRAIN_AS_OF)
     df = portfolio.execute(f"select * from {table}").df()
     snapshots = sorted({d.date() if hasattr(d, "date") else d for d in df.as_of})
-    assert snapshots[-1] == date(2024, 3, 11)
-    assert all((TRAIN_AS_OF - s).days >= 30 for s in snapshots)
+    # the newest window (03-06, 04-05] closed 5 days (the posting lag) before 04-10: a payment
+    # effective on its last day has had time to post
+    assert snapshots[-1] == date(2024, 3, 6)
+    assert all((TRAIN_AS_OF - s).days >= 30 + build.PAYMENT_POSTING_LAG_DAYS for s in snapshots)
     labels = {(r["account_id"], str(r["as_of"])[:10]): r["label"] for r in df.to_dict("records")}
-    assert labels[("a1", "2024-03-11")] == 1  # the late-posted 03-30 payment, known by 04-10
-    assert labels[("a1", "2024-01-15")] == 1  # 01-20 payment
-    assert labels[("a1", "2024-01-22")] == 0  # only the reversed 02-20 payment in the window
-    assert ("a2", "2024-03-25") not in labels and ("a2", "2024-02-05") in labels
+    assert labels[("a1", "2024-03-06")] == 1  # 03-10 payment (and the late-posted 03-30 one)
+    assert labels[("a1", "2024-01-17")] == 1  # 01-20 payment
+    assert labels[("a1", "2024-01-24")] == 0  # only the reversed 02-20 payment in the window
+    assert ("a2", "2024-02-07") in labels and ("a2", "2024-01-31") not in labels  # placed 02-01
     assert list(df.columns) == ["as_of", "account_id", *build.feature_columns("pay_30d"), "label"]
 
 

@@ -1,7 +1,8 @@
 -- label_pay_30d: one row per feature_spine row (account_id, as_of = snapshot).
 -- label = 1 when a payment with effective_date in (snapshot, snapshot + 30 days] is known at
 -- $as_of (the training date: posted before its end and not reversed by then).
--- The caller only passes snapshots with snapshot + 30 <= $as_of, so every label has matured.
+-- The caller only passes snapshots with snapshot + 30 + the posting lag <= $as_of
+-- (features.build.PAYMENT_POSTING_LAG_DAYS), so every payment of the window has had time to post.
 with
 
 spine as (

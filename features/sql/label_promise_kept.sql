@@ -1,5 +1,6 @@
 -- label_promise_kept: one row per promise created on or before $as_of whose grace has ended
--- (due_date + 3 < $as_of), so the label has matured.
+-- and whose payments have had time to post (due_date + 3 + $posting_lag_days < $as_of), so the
+-- label has matured: a payment effective on the last day of grace may post days later.
 -- label = 1 when payments with effective_date between created_at::date and due_date + 3,
 -- known at $as_of (posted before its end, not reversed by then), reach 95% of promised_amount.
 -- feature_as_of = the day before the promise was made, so the promise's own day never leaks
@@ -17,7 +18,7 @@ promise_payments as (
 matured_promises as (
     select * from promises
     where created_at < timezone('UTC', cast($as_of as date) + interval 1 day)
-        and due_date + 3 < cast($as_of as date)
+        and due_date + 3 + $posting_lag_days < cast($as_of as date)
 ),
 
 paid as (
