@@ -35,6 +35,20 @@ SITE = "recobro"
 _FINGERPRINT_OFF = {"lock": threading.Lock(), "depth": 0, "saved": None}
 
 
+def start_import() -> threading.Thread:
+    """Import Great Expectations on a background thread and return it (join before validating).
+
+    The import takes 5-10 s of mostly Python work; the SQL part of a load runs inside DuckDB,
+    which releases the GIL, so the two overlap instead of adding up. A later `import
+    great_expectations` waits on Python's import lock until this one is done."""
+    import importlib
+
+    thread = threading.Thread(target=importlib.import_module, args=("great_expectations",),
+                              name="import-great-expectations", daemon=True)
+    thread.start()
+    return thread
+
+
 def ge_rules(table: str) -> list[Rule]:
     """The rules of one table that have a GE counterpart and no personal column."""
     return [r for r in rules_for(table) if r.expectation is not None and r.column not in PERSONAL_COLUMNS]

@@ -85,6 +85,10 @@ def load_delivery(
         log.info("load %s already loaded; skipping delivery %s", load_id, delivery_dir.name)
         return previous
 
+    if validate:
+        from ingestion.expectations import start_import
+
+        ge_import = start_import()  # overlaps the SQL below
     checks: list[BatchCheck] = []
     con.begin()
     try:
@@ -99,6 +103,7 @@ def load_delivery(
         if validate:
             from ingestion.expectations import validate_load
 
+            ge_import.join()
             summary.ge_failures = validate_load(con, load_id, [t.table for t in summary.tables], data_docs_dir)
         con.commit()
     except BatchRuleError:
