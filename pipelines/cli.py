@@ -141,7 +141,8 @@ def cmd_models(args, settings: Settings) -> int:
     For recobro_channel_response the gate is the held-out off-policy value per contact (SNIPS) of its
     channel choice against the champion's and the logged channels'.
     rollback NAME: the previous champion becomes champion again.
-    card --as-of D [--truth-dir P]: model cards (AUC vs Bayes AUC, calibration, baselines).
+    card --as-of D [--truth-dir P]: model cards (AUC vs Bayes AUC, calibration, baselines; the channel
+    model's choice scored on the truth against the oracle and the logged channel).
     """
     from recobro.warehouse import warehouse
 
