@@ -99,11 +99,17 @@ def test_invariance_identifiers_change_nothing(portfolio):
                                   portfolio["promise"].predict_proba(P.assign(promise_id="PRM-X", account_id="ACC-X")))
 
 
+def _assign(row, values: dict) -> None:
+    for name, value in values.items():
+        row[name] = value
+
+
 def test_minimum_functionality_good_payer_beats_bad_payer(portfolio):
     X = account_rows(portfolio)
     typical = X.median(numeric_only=True)
+    # (items assigned one by one: `Series.update` skips NaN values, and NaN means "never happened")
     good = typical.copy()
-    good.update({"dpd": 3, "past_due_installments": 0, "past_due_to_principal": 0.0, "payments_30d": 2,
+    _assign(good, {"dpd": 3, "past_due_installments": 0, "past_due_to_principal": 0.0, "payments_30d": 2,
                  "payments_90d": 4, "payments_total": 8, "paid_share_of_principal": 0.6,
                  "payment_amount_30d_to_principal": 0.1, "payment_amount_90d_to_principal": 0.25,
                  "days_since_last_payment": 3, "promises_made": 3, "promises_kept": 3, "promises_broken": 0,
@@ -112,9 +118,9 @@ def test_minimum_functionality_good_payer_beats_bad_payer(portfolio):
                  "past_due_to_instalment": 0.0, "payment_to_instalment_avg": 1.0, "payment_to_instalment_max": 1.5,
                  "full_payment_share": 1.0, "clearing_payment_share": 1.0, "payments_per_30d_placed": 1.5,
                  "early_payment_share": 1.0, "days_after_due_avg": 3, "days_to_first_payment": 4,
-                 "promises_unpaid_at_due": 0})
+                 "promises_unpaid_at_due": 0, "days_since_placement": 120, "has_open_promise": 0})
     bad = typical.copy()
-    bad.update({"dpd": 170, "past_due_installments": 6, "past_due_to_principal": 0.5, "payments_30d": 0,
+    _assign(bad, {"dpd": 170, "past_due_installments": 6, "past_due_to_principal": 0.5, "payments_30d": 0,
                 "payments_90d": 0, "payments_total": 0, "paid_share_of_principal": 0.0,
                 "payment_amount_30d_to_principal": 0.0, "payment_amount_90d_to_principal": 0.0,
                 "days_since_last_payment": np.nan, "promises_made": 3, "promises_kept": 0, "promises_broken": 3,
@@ -122,7 +128,9 @@ def test_minimum_functionality_good_payer_beats_bad_payer(portfolio):
                 "past_due_to_instalment": 6.0, "payment_to_instalment_avg": np.nan, "payment_to_instalment_max": np.nan,
                 "full_payment_share": np.nan, "clearing_payment_share": np.nan, "payments_per_30d_placed": 0.0,
                 "early_payment_share": np.nan, "days_after_due_avg": np.nan, "days_to_first_payment": np.nan,
-                "promises_unpaid_at_due": 3})
+                "promises_unpaid_at_due": 3,
+                # a debtor 170 days past due has been in collections at least that long
+                "days_since_placement": 170, "has_open_promise": 0})
     import pandas as pd
 
     rows = pd.DataFrame([good, bad])
