@@ -12,7 +12,8 @@ from datetime import date
 
 import pandas as pd
 
-from features.build import FEATURE_COLUMNS, _as_date, account_features, sql_text, stg_views
+from features.build import (FEATURE_COLUMNS, PAYMENT_POSTING_LAG_DAYS, _as_date, account_features, sql_text,
+                            stg_views)
 from recobro.contract import CHANNELS
 
 ARMS = ("none",) + CHANNELS
@@ -25,19 +26,33 @@ def channel_training_set(con, as_of: date, *, none_sample: int = 3) -> str:
     Input: `raw_*` via `stg_*`/`int_*`. Grain: one row per eligible account x decision day.
     Columns: decision_date, account_id, customer_id, contact_id, arm ('none' or a channel),
     propensity (logged; null for 'none'), none_sample_weight, cost (local), responded, currency,
-    balance, past_due_amount, paid_amount_30d, paid_30d, paid_share_30d, then the feature columns.
+    balance, past_due_amount, paid_amount_30d, paid_30d, paid_share_30d, the feature columns, then
+    engaged (the contact was answered, opened, clicked or replied to; false for 'none').
     """
     as_of = _as_date(as_of)
     if none_sample < 1:
         raise ValueError("none_sample must be at least 1")
     stg_views(con)
-    params = {"as_of": as_of, "none_sample": int(none_sample)}
+    params = {"as_of": as_of, "none_sample": int(none_sample), "posting_lag_days": PAYMENT_POSTING_LAG_DAYS}
     con.execute(f"create or replace temp table work_channel_decisions as\n{sql_text('int_channel_decisions')}",
                 params)
     spine = "select distinct account_id, decision_date - 1 as as_of, null as promise_id from work_channel_decisions"
     account_features(con, spine, "work_channel_features")
-    con.execute(f"create or replace table {TABLE} as\n{sql_text('train_channel_response')}\n"
-                "order by decision_date, account_id", {"as_of": as_of})
+    con.execute(f"create or replace temp table work_channel_response as\n{sql_text('train_channel_response')}",
+                {"as_of": as_of})
+    # engaged: the logged contact reached the debtor and was engaged with (answered, opened, clicked,
+    # replied) - `responded` leaves out opened emails and messages; false on no-contact days
+    con.execute(f"""
+        create or replace table {TABLE} as
+        select t.*, coalesce(c.engaged, false) as engaged
+        from work_channel_response as t
+        left join (
+            select contact_id, bool_or(outcome in ('rpc', 'promise', 'replied', 'clicked', 'opened')) as engaged
+            from stg_contacts group by contact_id
+        ) as c on c.contact_id = t.contact_id
+        order by t.decision_date, t.account_id
+    """)
+    con.execute("drop table if exists work_channel_response")
     con.execute("drop table if exists work_channel_decisions")
     con.execute("drop table if exists work_channel_features")
     return TABLE

@@ -212,7 +212,8 @@ def evaluate_against_truth(n_accounts: int = 3_000, history_days: int = 180, see
     params = dict(model_params or {})
     model = fit_channel_model(train, **params)
     unweighted = fit_channel_model(train, **{**params, "weighting": "none"})
-    naive = fit_channel_model(train, target="responded", **{**params, "weighting": "none", "arms": CHANNELS})
+    naive = fit_channel_model(train, target="responded",
+                              **{**params, "weighting": "none", "arms": CHANNELS, "learner": "residual"})
 
     cost = account_costs(scoring["currency"], costs)
     stake = scoring["past_due_amount"].astype(float)

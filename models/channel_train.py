@@ -114,7 +114,7 @@ def fit_and_evaluate_channel(frame: pd.DataFrame, params: dict | None = None):
 def _fingerprint_frame(frame: pd.DataFrame, features: list[str]) -> pd.DataFrame:
     """The training rows in `models.train.data_fingerprint`'s shape (as_of = decision date, label = outcome)."""
     keep = ["decision_date", "account_id", "arm", "propensity", "none_sample_weight", "past_due_amount", "currency",
-            OUTCOME, *features]
+            OUTCOME, *[c for c in ("engaged", "responded") if c in frame], *features]
     return frame[keep].rename(columns={"decision_date": "as_of"}).assign(label=frame[OUTCOME])
 
 

@@ -184,11 +184,11 @@ def test_model_channel_choice_beats_random_and_spends_less_than_bau(played):
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "issue 5 target not met at CI size: on 2,500 accounts the model's channel choice gains over BAU but "
-    "captures about half of the oracle's realised gain and ~0.4 of its truth-scored gain (ev_captured). "
-    "At 20,000 accounts (`python -m benchmarks channel`) it captures 74% of the realised gain, but "
-    "ev_captured stays ~0.40, so the luck-free half of this test is honestly not met; strict, so the suite "
-    "fails loudly when the model reaches the target and this mark must go"))
+    "issue 5 target not met: on 2,500 accounts the response learner's channel choice captures ~0.46 of the "
+    "oracle's truth-scored gain (ev_captured) and ~0.78 of its realised gain; at 20,000 accounts "
+    "(`python -m benchmarks channel`) ev_captured is 0.51 (0.40 before the response learner), level with "
+    "the 'SMS whenever allowed' rule, so the luck-free half of this test is honestly not met; strict, so "
+    "the suite fails loudly when the model reaches the target and this mark must go"))
 def test_model_captures_seventy_percent_of_oracle_gain(played):
     assert played.loc["model", "ev_captured"] >= 0.7
     net = played["net_usd"]
@@ -253,7 +253,8 @@ def test_train_registers_scores_and_gates_the_channel_model(portfolio, settings)
 
 def test_heterogeneity_shrinks_per_account_effects_towards_the_channel_average(portfolio):
     """heterogeneity=1 is the fitted per-account model; 0 leaves one effect per channel (the same for every
-    account away from the [0, 1] clip); 0.5 halves the spread around it."""
+    account away from the [0, 1] clip); 0.5 halves the spread around it. (A channel whose contacts never
+    engage - letters - has one effect for everybody under the default response learner.)"""
     m, s = portfolio["model"], portfolio["scoring"].head(400)
     default = m.heterogeneity
     try:
@@ -263,8 +264,11 @@ def test_heterogeneity_shrinks_per_account_effects_towards_the_channel_average(p
         outcomes = m.predict_outcomes(s)
     finally:
         m.set_params(heterogeneity=default)
-    assert full.std().min() > 0
+    varying = full[[c for c in CHANNELS if c != "letter"]]
+    assert (varying.std() > 0).all()
     inside = ((outcomes > 0) & (outcomes < 1)).all(axis=1)
     assert inside.mean() > 0.5
     assert flat[inside].std().max() < 1e-9
-    assert (half[inside].std() < full[inside].std()).all()
+    spread = full[inside].std() > 1e-12
+    assert spread.sum() >= 5
+    assert (half[inside].std()[spread] < full[inside].std()[spread]).all()

@@ -1,6 +1,7 @@
 -- int_channel_decisions: one row per logged outbound decision of the contact policy,
 -- account x decision_date (the customer's local date), for decisions whose 30-day outcome
--- window has matured by $as_of (decision_date + 29 <= $as_of).
+-- window has matured by $as_of: it ended and its payments have had time to post
+-- (decision_date + 29 + $posting_lag_days <= $as_of).
 -- arm = the channel contacted, or 'none' for a sampled account-day with no outbound contact
 -- (the history logs contacts only; the no-contact arm's propensity is estimated at fit time,
 -- and eligibility of these days is checked against features and holds in train_channel_response).
@@ -56,7 +57,7 @@ account_days as (
     from accounts,
         generate_series(
             cast(accounts.placed_at as date) + 1,
-            cast($as_of as date) - 29,
+            cast($as_of as date) - 29 - $posting_lag_days,
             interval 1 day
         ) as days(day)
 ),
@@ -80,7 +81,7 @@ no_contact_decisions as (
 
 final as (
     select *, 1.0 as none_sample_weight from contact_decisions
-    where decision_date <= cast($as_of as date) - 29
+    where decision_date <= cast($as_of as date) - 29 - $posting_lag_days
     union all by name
     select *, cast($none_sample as double) as none_sample_weight from no_contact_decisions
 )
