@@ -11,6 +11,7 @@ import datetime as dt
 
 import duckdb
 
+from features.build import PAYMENT_POSTING_LAG_DAYS
 from reports import plots
 from reports.monitoring import psi, psi_advice, psi_band
 from reports.queries import has_table, history_relation, run_sql, sql_relation
@@ -69,11 +70,13 @@ def kpi_section(con: duckdb.DuckDBPyConnection, as_of: dt.date, eligible: int | 
     rels, missing = _history(con, as_of, "contacts", "promises", "ledger", "accounts")
     if "ledger" in rels:
         rels["payments"] = sql_relation("visible_payments", rels)
-    params = {"as_of": as_of, "eligible_accounts": eligible}
+    params = {"as_of": as_of, "eligible_accounts": eligible, "posting_lag_days": PAYMENT_POSTING_LAG_DAYS}
     out: dict = {
         "available": True,
         "window_start": as_of - dt.timedelta(days=29),
         "window_end": as_of,
+        "kept_window_start": as_of - dt.timedelta(days=29 + PAYMENT_POSTING_LAG_DAYS),
+        "kept_window_end": as_of - dt.timedelta(days=PAYMENT_POSTING_LAG_DAYS),
         "missing": missing,
     }
     out["contacts"] = run_sql(con, "kpi_contacts", params, rels) if "contacts" in rels else []

@@ -7,8 +7,9 @@ Fixture (as_of 2025-06-30, window 2025-06-01 .. 2025-06-30):
   complaint 0/5 = 0.0%, voice RPC rate 2/3 = 66.7%; attempts/account/week = 5/4/(30/7) = 0.29
   (eligible = 4). Cost 0.05 + 3 * 0.30 + 0.001 = 0.951.
 - promises made in the window: P1 voice, P3 self_service -> promise rate 1/2 = 50.0%.
-- matured promises (due + 3 in window): P1 kept (100 of 100), P2 not kept (its 150 payment is
-  reversed), P4 kept (48 >= 0.95 * 50) -> promise-kept rate 2/3 = 66.7%.
+- matured promises (due + 3 in the 30 days to as_of - 5, the posting lag): P1 kept (100 of 100),
+  P2 not kept (its 150 payment is reversed), P4 kept (48 >= 0.95 * 50) -> promise-kept rate
+  2/3 = 66.7%. P5 (email, due + 3 = 06-27, unpaid so far) is too young to judge: left out.
 - collected in window 100 + 48 = 148 -> recovery 148 / 5000 = 3.0%; to date + 300 = 448 -> 9.0%;
   cost per unit collected 0.951 / 148 = 0.0064.
 
@@ -105,7 +106,8 @@ def load_history(con) -> None:
         ("P1", ACCOUNTS[1], "2025-06-10 16:05+00", 100, "USD", "2025-06-15", "voice", "2025-06-11 00:00+00"),
         ("P2", ACCOUNTS[0], "2025-05-20 10:00+00", 200, "USD", "2025-06-10", "sms", "2025-05-21 00:00+00"),
         ("P3", ACCOUNTS[2], "2025-06-25 10:00+00", 80, "USD", "2025-07-05", "self_service", "2025-06-26 00:00+00"),
-        ("P4", ACCOUNTS[2], "2025-05-25 10:00+00", 50, "USD", "2025-06-02", "voice", "2025-05-26 00:00+00")])
+        ("P4", ACCOUNTS[2], "2025-05-25 10:00+00", 50, "USD", "2025-06-02", "voice", "2025-05-26 00:00+00"),
+        ("P5", ACCOUNTS[3], "2025-05-28 10:00+00", 70, "USD", "2025-06-24", "email", "2025-05-29 00:00+00")])
     _insert(con, "raw_ledger", "entry_id, account_id, posted_at, effective_date, entry_type, amount, currency, reverses_entry_id, _arrived_at", [
         ("L1", ACCOUNTS[1], "2025-06-16 12:00+00", "2025-06-16", "payment", 100, "USD", None, "2025-06-17 00:00+00"),
         ("L2", ACCOUNTS[0], "2025-06-12 12:00+00", "2025-06-12", "payment", 150, "USD", None, "2025-06-13 00:00+00"),
@@ -215,6 +217,9 @@ def test_kpis_match_hand_computed_values(report_html):
     assert _row(html, "voice", "Promises") == ["1", "2", "50.0%"]
     assert _row(html, "sms", "matured promises") == ["1", "0", "0.0%"]  # P2: payment reversed
     assert _row(html, "voice", "matured promises") == ["2", "2", "100.0%"]
+    kept_table = html[html.index("matured promises"):html.index("</table>", html.index("matured promises"))]
+    assert ">email<" not in kept_table  # P5's grace ended within the posting lag
+    assert "ended from 2025-05-27 to 2025-06-25" in _text(html)
     assert _row(html, "USD", funnel) == ["4", "5,000.00", "148.00", "3.0%", "448.00", "9.0%", "0.95", "0.0064"]
 
 

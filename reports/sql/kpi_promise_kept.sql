@@ -1,10 +1,13 @@
--- promise-kept rate over promises whose grace period (due_date + 3 days) ended in the
--- 30-day window. Kept (docs/TABLES.md): visible, unreversed payments with effective_date
--- between created_at::date and due_date + 3 reach 95% of promised_amount.
+-- promise-kept rate over promises whose grace period (due_date + 3 days) ended in the 30 days
+-- that end $posting_lag_days before as_of: a payment made on the last day of grace can post that
+-- many days later, so a younger promise would be counted broken before its payment arrives (the
+-- training labels wait the same, features.build.PAYMENT_POSTING_LAG_DAYS). Kept (docs/TABLES.md):
+-- visible, unreversed payments with effective_date between created_at::date and due_date + 3
+-- reach 95% of promised_amount.
 with params as (
     select
-        cast($as_of as date) as as_of,
-        cast($as_of as date) - 29 as window_start_date,
+        cast($as_of as date) - $posting_lag_days as grace_end_date,
+        cast($as_of as date) - $posting_lag_days - 29 as grace_start_date,
         cast(cast($as_of as date) + 1 as timestamptz) as window_end,
 ),
 
@@ -20,8 +23,8 @@ matured as (
     select promises.*
     from promises, params
     where promises.created_at < params.window_end
-      and promises.due_date + 3 <= params.as_of
-      and promises.due_date + 3 >= params.window_start_date
+      and promises.due_date + 3 <= params.grace_end_date
+      and promises.due_date + 3 >= params.grace_start_date
 ),
 
 paid as (
