@@ -7,6 +7,8 @@ rows still waiting in `pending_<table>` for a parent; `_rid` numbers them within
 
 from __future__ import annotations
 
+import re
+
 from recobro.contract import PERSONAL_COLUMNS, TABLES, Column
 
 from ingestion.rules import PARENT_RULES, PHONE_CHANNELS, rules_for
@@ -77,43 +79,72 @@ def _row_rules(table: str):
     return rules
 
 
-def typed_sql(table: str) -> str:
-    """`ingest_typed_<table>`: one row per row to judge, typed and judged in one scan of the file.
+def _needs_lookup(predicate: str) -> bool:
+    """A predicate that reads another table or a value list (DuckDB plans those as joins)."""
+    return re.search(r"\bin\s*\(|\bexists\b|\bselect\b", predicate, re.IGNORECASE) is not None
 
-    Columns: typed, normalised contract columns; `_fails`, a bitmask of the row rules the row
-    fails (bit i = rule i of `_row_rules`, 0 for a clean row; `failures_sql` unpacks it);
-    `<col>__raw`, the trimmed source text of each typed column, kept only for failing rows (a
-    clean row's text is never read again; keeping it cost memory and a few percent of a load);
-    plain text columns appear once (see `source_text`); `_payload` hashes the typed row."""
+
+def _fail_bits(table: str, lookup: bool) -> str:
+    """`_fails` bits of the scan rules (lookup=False) or of the lookup rules (lookup=True)."""
+    return " | ".join(f"(case when {_predicate(table, r.predicate)} then {1 << i} else 0 end)"
+                      for i, r in enumerate(_row_rules(table)) if _needs_lookup(r.predicate) == lookup) or "0"
+
+
+def _judged_select(table: str, source: str, new: bool) -> str:
+    """Rows of `source` typed and judged by the scan rules: a projection with no join, so a table
+    filled from it keeps the source's row order."""
     cols = TABLES[table].columns
-    names = ", ".join(c.name for c in cols)
     raws = ", ".join(f"{_trimmed(c.name)} as {source_text(table, c.name)}" for c in cols)
     typed = ", ".join(f"{_normalised(table, c)} as {c.name}" for c in cols if not _plain(table, c))
-    fails = " | ".join(f"(case when {_predicate(table, r.predicate)} then {1 << i} else 0 end)"
-                       for i, r in enumerate(_row_rules(table))) or "0"
     kept = ", ".join(c.name if _plain(table, c)
                      else f"case when _fails <> 0 then {c.name}__raw end as {c.name}__raw, {c.name}" for c in cols)
+    # origin columns stay null for this delivery's rows (see `origin`): cheaper than a copy per row
+    origin_cols = ("true as _is_new, null::varchar as _load_id, null::varchar as _source_file, "
+                   "null::bigint as _source_row, null::timestamptz as _arrived_at" if new else f"false as _is_new, {META}")
     return f"""
-create or replace temp table ingest_typed_{table} as
-with new_rows as (
-    -- origin columns stay null for this delivery's rows (see `origin`): cheaper than a copy per row
-    select true as _is_new, null::varchar as _load_id, null::varchar as _source_file,
-           _source_row, null::timestamptz as _arrived_at, {names}
-    from ingest_src_{table}
-),
-parked as (
-    select false as _is_new, {META}, {names} from pending_{table}
-),
--- _rid: the file row for this delivery's rows, negative for the (few) pending rows
-src as (
-    select _source_row as _rid, _is_new, {META}, {raws} from new_rows
-    union all
-    select -row_number() over () as _rid, _is_new, {META}, {raws} from parked
-),
+with src as (select {origin_cols}, {raws} from {source}),
 typed as (select *, {typed} from src),
-judged as (select *, ({fails})::bigint as _fails from typed t)
-select _rid, _is_new, {META}, {kept}, {payload_sql(table)} as _payload, _fails from judged
-"""
+judged as (select *, ({_fail_bits(table, lookup=False)})::bigint as _fails from typed t)
+select _is_new, {META}, {kept}, {payload_sql(table)} as _payload, _fails from judged"""
+
+
+def typed_sql(table: str, first_rowid: int | None = None) -> list[str]:
+    """Statements building `ingest_typed_<table>`: one row per row to judge, typed and judged.
+
+    `ingest_rows_<table>` is filled by one scan of the file (`ingest_src_<table>`), then the rows
+    still waiting in `pending_<table>` are appended. The scan has no join, so the table keeps the
+    file's order and a row's rowid gives its data row in the file (DuckDB's rowid is the
+    materialised row_number(); `first_rowid` is the table's first, see `load.judge_table`). That
+    replaces a staged copy of the file that existed only to number its rows. Rules that look
+    something up (parents, value lists, time-zone names) are planned as joins, which reorder rows,
+    so they are applied afterwards by an update of the few failing rows.
+
+    Columns of the view `ingest_typed_<table>`: `_rid` (the file row for this delivery's rows,
+    negative for pending rows), `_is_new`, origin columns, typed and normalised contract columns;
+    `_fails`, a bitmask of the row rules the row fails (bit i = rule i of `_row_rules`, 0 for a
+    clean row; `failures_sql` unpacks it); `<col>__raw`, the trimmed source text of each typed
+    column, kept only where a scan rule failed (otherwise the typed value stands in for it, see
+    `_record`); plain text columns appear once (see `source_text`); `_payload` hashes the row.
+    Call with `first_rowid=None` for the first statement (the scan), then with the scanned
+    table's first rowid for the rest.
+    """
+    rows = f"ingest_rows_{table}"
+    if first_rowid is None:
+        return [f"create or replace temp table {rows} as {_judged_select(table, f'ingest_src_{table}', new=True)}"]
+    position = f"(rowid - {int(first_rowid)} + 1)"
+    lookups = _fail_bits(table, lookup=True)
+    statements = [f"insert into {rows} {_judged_select(table, f'pending_{table}', new=False)}"]
+    if lookups != "0":
+        statements.append(f"""
+update {rows} set _fails = {rows}._fails | failing.bits
+from (select rowid as row_id, ({lookups})::bigint as bits from {rows} t) as failing
+where failing.bits <> 0 and {rows}.rowid = failing.row_id""")
+    statements.append(f"""
+create or replace temp view ingest_typed_{table} as
+select case when _is_new then {position} else -{position} end as _rid,
+       * replace (case when _is_new then {position} else _source_row end as _source_row)
+from {rows}""")
+    return statements
 
 
 def origin(column: str, alias: str = "t") -> str:
@@ -270,7 +301,10 @@ where fate = 'key_conflict' and key not in (select key from key_conflicts where 
 
 def pending_sql(table: str) -> list[str]:
     """Rewrite `pending_<table>` with the rows still waiting; log the ones that stopped waiting."""
-    cols = ", ".join(f"t.{source_text(table, c.name)}" for c in TABLES[table].columns)
+    # a waiting row failed only parent rules, so it kept no source text: its typed values, which
+    # that text parsed to, are written as canonical text (they parse back to the same values)
+    cols = ", ".join(f"t.{c.name}" if _plain(table, c) else f"coalesce(t.{c.name}__raw, t.{c.name}::varchar)"
+                     for c in TABLES[table].columns)
     return [
         f"""insert into pending_resolutions
 select '{table}', {origin('_load_id')}, {origin('_source_file')}, t._source_row, $load_id, coalesce(c.fate, 'accepted')
@@ -311,5 +345,5 @@ def _quote(text: str) -> str:
 
 
 def drop_temp_sql(table: str) -> list[str]:
-    return [f"drop view if exists ingest_src_{table}"] + [
-        f"drop table if exists ingest_{step}_{table}" for step in ("file", "typed", "fail", "class")]
+    return [f"drop view if exists ingest_src_{table}", f"drop view if exists ingest_typed_{table}"] + [
+        f"drop table if exists ingest_{step}_{table}" for step in ("rows", "fail", "class")]

@@ -189,13 +189,14 @@ def _canonical(col: Column, source: str, is_csv: bool, m: Manifest) -> str:
 
 
 def stage_file(con: duckdb.DuckDBPyConnection, f: DeliveryFile, m: Manifest) -> str:
-    """Read one file into temp table `ingest_file_<table>` and create temp view
-    `ingest_src_<table>` over it: one VARCHAR column per contract column plus `_source_row`
-    (1-based data row in the file). Returns the view's name. Raises `ContractError` (via
-    `read_error`) if DuckDB cannot read the file.
+    """Create temp view `ingest_src_<table>` over one file: one VARCHAR column per contract
+    column, in canonical text (decimal point, explicit offsets). Returns the view's name. Raises
+    `ContractError` for a missing required column, or (via `read_error`) if DuckDB cannot bind
+    the file; errors inside the data surface when the view is first scanned (`judge_table`).
 
-    Grain: one row per data row of the file. Optional columns absent from the file are null;
-    columns outside the contract are ignored.
+    Grain: one row per data row of the file, in file order. Optional columns absent from the
+    file are null; columns outside the contract are ignored. The view has no row number: the
+    typing step's table gets the file's row order and numbers rows by rowid (`compile.typed_sql`).
     """
     table = TABLES[f.table]
     header = _source_columns(con, f, m)
@@ -210,26 +211,12 @@ def stage_file(con: duckdb.DuckDBPyConnection, f: DeliveryFile, m: Manifest) -> 
         else f"null::varchar as {c.name}"
         for c in table.columns
     ]
-    staged, target = f"ingest_file_{f.table}", f"ingest_src_{f.table}"
-    # Row numbers come from the staged table's rowid, not `row_number() over ()`: that window
-    # made the whole read-and-type pipeline run on one thread (half the machine at 1M accounts).
-    # A fresh table filled by one join-free insert-select keeps the file's order (insertion order
-    # is preserved), and DuckDB's docs give rowid as the materialised form of row_number() over ().
-    # Only here: after the typing step's joins (IN lists become joins) rowids no longer follow
-    # the file (test_source_rows_are_file_rows_in_a_multi_chunk_file). Rowids of a table created
-    # inside a transaction start at a large offset, so the first is subtracted; with insertion
-    # order off, or rowids with holes, the window numbers the rows instead.
+    target = f"ingest_src_{f.table}"
     try:
-        con.execute(f"create or replace temp table {staged} as select {', '.join(selects)} "
+        con.execute(f"create or replace temp view {target} as select {', '.join(selects)} "
                     f"from {_reader(f.path, header, m)}")
     except duckdb.Error as exc:
         raise read_error(f, exc, m) from exc
-    first, last, n, in_order = con.execute(
-        f"select min(rowid), max(rowid), count(*), current_setting('preserve_insertion_order') from {staged}"
-    ).fetchall()[0]
-    gap_free = n == 0 or last - first + 1 == n
-    numbered = f"rowid - {first or 0} + 1" if in_order and gap_free else "row_number() over ()"
-    con.execute(f"create or replace temp view {target} as select {numbered} as _source_row, * from {staged}")
     return target
 
 
@@ -247,5 +234,5 @@ def read_error(f: DeliveryFile, exc: Exception, m: Manifest) -> ContractError:
 def empty_stage(con: duckdb.DuckDBPyConnection, table: str) -> str:
     """An empty `ingest_src_<table>` for a table this delivery lacks (its pending rows still get judged)."""
     cols = ", ".join(f"null::varchar as {c.name}" for c in TABLES[table].columns)
-    con.execute(f"create or replace temp view ingest_src_{table} as select 0::bigint as _source_row, {cols} where false")
+    con.execute(f"create or replace temp view ingest_src_{table} as select {cols} where false")
     return f"ingest_src_{table}"

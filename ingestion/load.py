@@ -76,6 +76,7 @@ def load_delivery(
     arrived_at = _as_utc(arrived_at or datetime.now(timezone.utc))
     limits = thresholds or BatchThresholds()
     con.execute("set timezone = 'UTC'")
+    con.execute("set preserve_insertion_order = true")  # source rows are numbered by insertion order
     create_ingest_tables(con)
     for name in unknown:
         log.warning("delivery %s: ignoring unknown file %s", delivery_dir.name, name)
@@ -155,11 +156,18 @@ def judge_table(con: duckdb.DuckDBPyConnection, table: str, load_id: str, source
     duplicate and conflict tables. Returns the counts of `sql/load_counts.sql`."""
     params = {"load_id": load_id, "source_file": source_file, "arrived_at": arrived_at}
     try:
-        con.execute(sql.typed_sql(table))  # reads the file
+        con.execute(sql.typed_sql(table)[0])  # reads the file, in file order
     except duckdb.Error as exc:
         if f is None:
             raise
         raise read_error(f, exc, manifest) from exc
+    # rows were inserted in file order, so rowid - first + 1 is the data row (rowids of a table
+    # created inside a transaction start at a large offset)
+    first, last, n = con.execute(f"select min(rowid), max(rowid), count(*) from ingest_rows_{table}").fetchall()[0]
+    if n and last - first + 1 != n:
+        raise RuntimeError(f"ingestion bug: rowids of ingest_rows_{table} have gaps; source rows cannot be numbered")
+    for statement in sql.typed_sql(table, first or 0):
+        con.execute(statement)
     con.execute(sql.failures_sql(table))
     con.execute(sql.classify_sql(table))
     cursor = con.execute(read_sql(SQL_DIR / "load_counts.sql").format(table=table))
