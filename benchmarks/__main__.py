@@ -17,7 +17,7 @@ import benchmarks
 #: arguments per benchmark for the sizes named in the issues' "done when" lists
 ISSUE_SIZES = {
     "simulate": [],  # 100k and 1M accounts x 180 days
-    "ingest": ["--accounts", "1000000"],
+    "ingest": ["--accounts", "1000000", "--expectations"],  # GE (suite, Data Docs, import) timed too
     "models": ["--rows", "1000000"],
     "channel": [],  # policy value at 20k accounts, training time at 1M rows
 }
