@@ -108,29 +108,28 @@ judged as (select *, ({_fail_bits(table, lookup=False)})::bigint as _fails from 
 select _is_new, {META}, {kept}, {payload_sql(table)} as _payload, _fails from judged"""
 
 
-def typed_sql(table: str, first_rowid: int | None = None) -> list[str]:
-    """Statements building `ingest_typed_<table>`: one row per row to judge, typed and judged.
+def typed_scan_sql(table: str) -> str:
+    """`ingest_rows_<table>` from one scan of the file (`ingest_src_<table>`), typed and judged by
+    the scan rules. The scan has no join, so the table keeps the file's order and a row's rowid
+    gives its data row in the file (DuckDB's rowid is the materialised row_number()); that is why
+    no staged copy of the file is needed to number its rows. `typed_sql` completes the table."""
+    return f"create or replace temp table ingest_rows_{table} as {_judged_select(table, f'ingest_src_{table}', new=True)}"
 
-    `ingest_rows_<table>` is filled by one scan of the file (`ingest_src_<table>`), then the rows
-    still waiting in `pending_<table>` are appended. The scan has no join, so the table keeps the
-    file's order and a row's rowid gives its data row in the file (DuckDB's rowid is the
-    materialised row_number(); `first_rowid` is the table's first, see `load.judge_table`). That
-    replaces a staged copy of the file that existed only to number its rows. Rules that look
-    something up (parents, value lists, time-zone names) are planned as joins, which reorder rows,
-    so they are applied afterwards by an update of the few failing rows.
 
-    Columns of the view `ingest_typed_<table>`: `_rid` (the file row for this delivery's rows,
-    negative for pending rows), `_is_new`, origin columns, typed and normalised contract columns;
-    `_fails`, a bitmask of the row rules the row fails (bit i = rule i of `_row_rules`, 0 for a
-    clean row; `failures_sql` unpacks it); `<col>__raw`, the trimmed source text of each typed
-    column, kept only where a scan rule failed (otherwise the typed value stands in for it, see
-    `_record`); plain text columns appear once (see `source_text`); `_payload` hashes the row.
-    Call with `first_rowid=None` for the first statement (the scan), then with the scanned
-    table's first rowid for the rest.
+def typed_sql(table: str, first_rowid: int) -> list[str]:
+    """Statements completing `typed_scan_sql`'s table and exposing it as view `ingest_typed_<table>`:
+    the rows still waiting in `pending_<table>` are appended; rules that look something up
+    (parents, value lists, time-zone names), which DuckDB plans as joins that reorder rows, are
+    applied by an update of the failing rows; `first_rowid` is the scanned table's first rowid.
+
+    Columns of the view: `_rid` (the file row for this delivery's rows, negative for pending rows),
+    `_is_new`, origin columns, typed and normalised contract columns; `_fails`, a bitmask of the row
+    rules the row fails (bit i = rule i of `_row_rules`, 0 for a clean row; `failures_sql` unpacks
+    it); `<col>__raw`, the trimmed source text of each typed column, kept only where a scan rule
+    failed (otherwise the typed value stands in for it, see `_record`); plain text columns appear
+    once (see `source_text`); `_payload` hashes the row.
     """
     rows = f"ingest_rows_{table}"
-    if first_rowid is None:
-        return [f"create or replace temp table {rows} as {_judged_select(table, f'ingest_src_{table}', new=True)}"]
     position = f"(rowid - {int(first_rowid)} + 1)"
     lookups = _fail_bits(table, lookup=True)
     statements = [f"insert into {rows} {_judged_select(table, f'pending_{table}', new=False)}"]
@@ -248,8 +247,8 @@ select * from final
 
 def _record(table: str, alias: str, from_typed: bool) -> str:
     """JSON of a row's source text (from ingest_typed) or values (from raw) with personal values
-    redacted. A row that passed every row rule (quarantined only for a key conflict) kept no
-    source text: its typed values, which that text parsed to, stand in for it."""
+    redacted. A row that failed no scan rule (quarantined for a lookup rule or a key conflict) kept
+    no source text: its typed values, which that text parsed to, stand in for it."""
     parts = []
     for c in TABLES[table].columns:
         text = source_text(table, c.name)

@@ -1,6 +1,7 @@
 """Great Expectations suite built from the same rule list, run on a load's accepted rows.
 
-GE takes seconds to import, so it is imported only inside `validate_load`. Personal columns
+GE takes seconds to import, so it is imported only by `validate_load` (and `start_import`,
+which `load_delivery` uses to overlap the import with the load's SQL). Personal columns
 never reach GE: they are dropped in SQL before the rows leave DuckDB, so the Data Docs built
 from the results (which show a few unexpected values) hold no phone, email or contact point.
 
@@ -54,14 +55,24 @@ def ge_rules(table: str) -> list[Rule]:
     return [r for r in rules_for(table) if r.expectation is not None and r.column not in PERSONAL_COLUMNS]
 
 
+def _readers(table: str) -> dict[str, set[str]]:
+    """{column: the expectations reading it} over `table`'s suite; a row-condition column is read
+    by "row_condition"."""
+    readers: dict[str, set[str]] = {}
+    for rule in ge_rules(table):
+        name, kwargs, *condition = rule.expectation
+        for key in ("column", "column_A", "column_B"):
+            if key in kwargs:
+                readers.setdefault(kwargs[key], set()).add(name)
+        for column, *_ in condition:
+            readers.setdefault(column, set()).add("row_condition")
+    return readers
+
+
 def ge_columns(table: str) -> list[str]:
     """The columns some expectation of `table` reads (column, column pair or row condition), in
     contract order; never a personal column."""
-    used = set()
-    for rule in ge_rules(table):
-        _, kwargs, *condition = rule.expectation
-        used |= {kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs}
-        used |= {c[0] for c in condition}
+    used = _readers(table).keys()
     assert not used & PERSONAL_COLUMNS, f"an expectation of {table} reads a personal column"
     return [c.name for c in TABLES[table].columns if c.name in used]
 
@@ -74,16 +85,9 @@ _IDENTITY_ONLY = {"ExpectColumnValuesToNotBeNull", "ExpectColumnValuesToBeUnique
 def fingerprinted_columns(table: str) -> list[str]:
     """The text columns of `table` that every expectation reading them only checks for missing
     or repeated values (ids, region, time zone, ...): they reach GE as a 63-bit fingerprint."""
-    identity_only, other = set(), set()
-    for rule in ge_rules(table):
-        name, kwargs, *condition = rule.expectation
-        if name in _IDENTITY_ONLY:
-            identity_only.add(kwargs["column"])
-        else:
-            other |= {kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs}
-        other |= {c[0] for c in condition}
-    types = {c.name: c.type for c in TABLES[table].columns}
-    return [c for c in ge_columns(table) if types[c] == "VARCHAR" and c in identity_only - other]
+    readers = _readers(table)
+    return [c.name for c in TABLES[table].columns
+            if c.type == "VARCHAR" and c.name in readers and readers[c.name] <= _IDENTITY_ONLY]
 
 
 def accepted_frame(con: duckdb.DuckDBPyConnection, table: str, load_id: str):

@@ -196,7 +196,7 @@ def stage_file(con: duckdb.DuckDBPyConnection, f: DeliveryFile, m: Manifest) -> 
 
     Grain: one row per data row of the file, in file order. Optional columns absent from the
     file are null; columns outside the contract are ignored. The view has no row number: the
-    typing step's table gets the file's row order and numbers rows by rowid (`compile.typed_sql`).
+    typing step's table gets the file's row order and numbers rows by rowid (`compile.typed_scan_sql`).
     """
     table = TABLES[f.table]
     header = _source_columns(con, f, m)

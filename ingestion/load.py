@@ -156,7 +156,7 @@ def judge_table(con: duckdb.DuckDBPyConnection, table: str, load_id: str, source
     duplicate and conflict tables. Returns the counts of `sql/load_counts.sql`."""
     params = {"load_id": load_id, "source_file": source_file, "arrived_at": arrived_at}
     try:
-        con.execute(sql.typed_sql(table)[0])  # reads the file, in file order
+        con.execute(sql.typed_scan_sql(table))  # reads the file, in file order
     except duckdb.Error as exc:
         if f is None:
             raise

@@ -66,8 +66,8 @@ def channel_card_data(con, settings, as_of, truth_dir) -> dict:
     truth = read_truth(truth_dir, "truth_accounts")
     frame = frame.merge(truth, on="account_id", how="inner", suffixes=("", "_truth"))
     frame = frame[frame["past_due"] > 0].reset_index(drop=True)
-    predicted = net_value_usd(model, frame)[list(CHANNELS)] if len(frame) else pd.DataFrame(columns=list(CHANNELS))
-    data["truth"] = {"truth_as_of": str(when), **choice_values(frame, predicted.to_numpy(dtype="float64"))}
+    predicted = net_value_usd(model, frame)[list(CHANNELS)].to_numpy(dtype="float64") if len(frame) else None
+    data["truth"] = {"truth_as_of": str(when), **choice_values(frame, predicted)}
     return data
 
 
@@ -82,16 +82,15 @@ def choice_values(frame: pd.DataFrame, predicted: np.ndarray) -> dict:
     from models.channel_eval import truth_agreement
     from models.channel_train import fx_to_usd
 
-    reachable = np.column_stack([frame[f"p_respond_{c}"].to_numpy(dtype="float64") > 0 for c in CHANNELS]) \
-        if len(frame) else np.zeros((0, len(CHANNELS)), dtype=bool)
-    fx = fx_to_usd(frame["currency"]) if len(frame) else np.zeros(0)
-    value = np.column_stack([frame[f"incremental_value_{c}"].to_numpy(dtype="float64") for c in CHANNELS]) \
-        * fx[:, None] if len(frame) else np.zeros((0, len(CHANNELS)))
-    logged = frame["last_channel"].map({c: k for k, c in enumerate(CHANNELS)}).to_numpy() if len(frame) else np.zeros(0)
-    rows = np.arange(len(frame))
+    if frame.empty:
+        return {"rows": 0, "rows_past_due": 0, "rows_without_logged_choice": 0, "comparable": False}
+    reachable = np.column_stack([frame[f"p_respond_{c}"].to_numpy(dtype="float64") > 0 for c in CHANNELS])
+    fx = fx_to_usd(frame["currency"])
+    value = np.column_stack([frame[f"incremental_value_{c}"].to_numpy(dtype="float64") for c in CHANNELS]) * fx[:, None]
+    logged = frame["last_channel"].map({c: k for k, c in enumerate(CHANNELS)}).to_numpy()
     has_logged = ~pd.isna(logged)
     logged_k = np.where(has_logged, logged, 0).astype(int)
-    keep = reachable.any(axis=1) & np.isfinite(fx) & has_logged & reachable[rows, logged_k]
+    keep = reachable.any(axis=1) & np.isfinite(fx) & has_logged & reachable[np.arange(len(frame)), logged_k]
     out = {"rows": int(keep.sum()), "rows_past_due": int(len(frame)),
            "rows_without_logged_choice": int((reachable.any(axis=1) & ~keep).sum()), "comparable": bool(keep.sum() > 0)}
     if not out["comparable"]:
