@@ -72,6 +72,21 @@ def complaint_probability(fatigue: np.ndarray, reason: np.ndarray) -> np.ndarray
     return np.clip(np.where(heavy, 3.0 * base, base), 0.0, 0.1)
 
 
+def gets_in_touch(reason: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Mask of the past-due debtors who contact the agency on their own today, from one uniform each."""
+    return u < np.asarray(P.P_INBOUND)[reason]
+
+
+def inbound_contact(reason: np.ndarray, u_channel: np.ndarray, u_promise: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Channel (agent call or WhatsApp) of each debtor-initiated contact and whether it ends in a promise.
+
+    Such a contact always reaches the right party; a promise made on it is an agent's, not self-service.
+    """
+    channel = np.where(u_channel < P.INBOUND_CALL_SHARE, P.AGENT_CALL, P.WHATSAPP)
+    promised = u_promise < np.asarray(P.P_PROMISE_ON_RPC)[reason] * P.INBOUND_PROMISE_MULT
+    return channel, promised
+
+
 def keep_probability(reason: np.ndarray, promised: np.ndarray, capacity: np.ndarray,
                      self_service: np.ndarray, broken_before: np.ndarray, payday_in_window: np.ndarray,
                      noise: np.ndarray) -> np.ndarray:

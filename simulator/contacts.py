@@ -115,14 +115,12 @@ class ContactSteps:
         """Debtors who get in touch themselves (call the agency or message it), often to promise."""
         live = self._live(d) & (self.past_due > 0) & ~self.contact_block[d] & (self.promise_until < d)
         idx = np.flatnonzero(live)
-        reason = self.reason[idx]
-        idx = idx[self.rng.random(len(idx)) < np.asarray(P.P_INBOUND)[reason]]
+        idx = idx[B.gets_in_touch(self.reason[idx], self.rng.random(len(idx)))]
         n = len(idx)
         if n == 0:
             return
-        reason, cust = self.reason[idx], self.cust[idx]
-        channel = np.where(self.rng.random(n) < 0.6, P.AGENT_CALL, P.WHATSAPP)
-        promised = self.rng.random(n) < np.asarray(P.P_PROMISE_ON_RPC)[reason] * 1.3
+        reason = self.reason[idx]
+        channel, promised = B.inbound_contact(reason, self.rng.random(n), self.rng.random(n))
         outcome = np.where(promised, OUT["promise"], OUT["rpc"])
         minute = self.rng.integers(9 * 60, 21 * 60, size=n)
         rows = self.contacts.add(account=idx, day=d, channel=channel, outcome=outcome, propensity=np.nan,

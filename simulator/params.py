@@ -57,6 +57,8 @@ P_PROMISE_ON_RPC = (0.55, 0.60, 0.45, 0.10, 0.30, 0.40)
 P_DISCLOSE_ON_RPC = 0.25
 # daily probability a past-due debtor gets in touch on their own (inbound call or message)
 P_INBOUND = (0.004, 0.003, 0.002, 0.001, 0.0003, 0.0)
+INBOUND_CALL_SHARE = 0.6  # inbound contacts that are calls to an agent; the rest are WhatsApp messages
+INBOUND_PROMISE_MULT = 1.3  # a debtor who gets in touch promises more readily than one who is reached
 # log-odds of keeping a promise before amount, channel and history adjustments
 KEEP_LOGIT = (1.3, 0.5, -0.5, -1.2, -1.4, 0.4)
 KEEP_NOISE_SD = 0.6  # idiosyncratic, never observable: keeps a model's AUC realistic

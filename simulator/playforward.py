@@ -10,6 +10,12 @@ is contacted, so two policies meet the same customers with the same luck and the
 difference is the policy's effect. A policy is a callable `policy(state) -> Actions` (or a
 next-best-action DataFrame: account_id, action, channel, send_window_start_utc), or a dict
 {date: NBA DataFrame}. Contacts are played as sent; every rule they break is reported.
+
+Debtors also get in touch on their own, as in the history (`behaviour.gets_in_touch`): these
+inbound contacts are not the policy's, so they cost it nothing, count toward no cap and break
+no rule, but their promises and payments are played and their phone conversations start the
+call cool-down. A promise draws its terms from the day's promise streams whoever started the
+conversation (an account makes at most one promise a day).
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ ENGAGED = [OUT[k] for k in ("opened", "clicked", "replied", "rpc", "promise")]
 CONNECTED = [OUT[k] for k in ("rpc", "promise", "complaint", "opt_out")]
 STREAMS = ("engage", "outcome", "opt", "promise", "click", "amount", "due", "keep", "partial", "share",
            "sched", "pay", "full", "plan")
+# debtors who get in touch on their own; drawn after the keep noise, so the streams above keep their values
+INBOUND_STREAMS = ("inbound", "inbound_channel", "inbound_promise")
 
 
 @dataclass
@@ -121,7 +129,8 @@ class _Forward:
         self.past_due_start = self.past_due.copy()
         self.cured = np.zeros(self.n, dtype=bool)
         self.paid_any = np.zeros(self.n, dtype=bool)
-        self.tot = dict(contacts=0, cost_usd=0.0, complaints=0, opt_outs=0, promises=0, promises_kept=0)
+        self.tot = dict(contacts=0, cost_usd=0.0, complaints=0, opt_outs=0, promises=0, promises_kept=0,
+                        inbound=0, inbound_promises=0, inbound_promises_kept=0)
         self.viol: list[dict] = []
         self.memo: dict = {}
 
@@ -129,7 +138,14 @@ class _Forward:
     def _luck(self, t: int) -> dict[str, np.ndarray]:
         """The debtors' uniforms for forward day t: one per account per stream, policy-independent."""
         rng = np.random.default_rng([self.seed, t])
-        return {name: rng.random(self.n) for name in STREAMS} | {"noise": rng.normal(0.0, P.KEEP_NOISE_SD, self.n)}
+        luck = {name: rng.random(self.n) for name in STREAMS}
+        luck["noise"] = rng.normal(0.0, P.KEEP_NOISE_SD, self.n)
+        return luck | {name: rng.random(self.n) for name in INBOUND_STREAMS}
+
+    def _eligible(self, d: int) -> np.ndarray:
+        """Live, past due, no contact-blocking hold and no promise pending: who may be contacted today."""
+        return (self.active & (self.balance > 0) & (self.past_due > 0) & ~self.contact_block
+                & (self.promise_until < d))
 
     def _pay(self, idx: np.ndarray, amount: np.ndarray) -> None:
         amount = np.minimum(amount.astype(np.int64), self.balance[idx])
@@ -183,14 +199,14 @@ class _Forward:
             idx = np.flatnonzero(self.sched_day[:, slot] == d)
             self._pay(idx, self.sched_amt[idx, slot])
 
-        eligible = live & (self.past_due > 0) & ~self.contact_block & (self.promise_until < d)
-        state = DayState(t, on, self.world, eligible, self.past_due, self.balance,
+        state = DayState(t, on, self.world, self._eligible(d), self.past_due, self.balance,
                          np.where(self.oldest >= 0, d - self.oldest + 1, 0), self.allowed,
                          self.flags["vulnerability"], self.fatigue, policy_rng, self._window(on), self, self.memo)
         actions = _as_actions(policy(state) if callable(policy) else policy.get(on), self.world, on)
         self.broken_rules(actions, on, record=True)
         self._contact(actions, u, d)
         self.rules.record(self.cust[actions.account], actions.channel, self._outcome)
+        self._inbound(u, d)
 
         in_plan = (self.plan_start >= 0) & (self.plan_start <= d) & (d < self.plan_end)
         live = self.active & (self.balance > 0)
@@ -249,7 +265,19 @@ class _Forward:
         self._promise(np.unique(idx[promised]), False, u, d)
         self._promise(np.unique(idx[self_service]), True, u, d)
 
-    def _promise(self, a: np.ndarray, self_service: bool, u: dict[str, np.ndarray], d: int) -> None:
+    def _inbound(self, u: dict[str, np.ndarray], d: int) -> None:
+        """Debtors who get in touch themselves (after today's policy contacts, as in the history)."""
+        idx = np.flatnonzero(self._eligible(d))
+        idx = idx[B.gets_in_touch(self.reason[idx], u["inbound"][idx])]
+        reason = self.reason[idx]
+        channel, promised = B.inbound_contact(reason, u["inbound_channel"][idx], u["inbound_promise"][idx])
+        self.tot["inbound"] += len(idx)
+        self.rules.record(self.cust[idx], channel, np.where(promised, OUT["promise"], OUT["rpc"]), inbound=True)
+        self.nudge[idx] += np.asarray(P.NUDGE_GAIN)[reason]
+        self._promise(idx[promised], False, u, d, tally="inbound_promises")
+
+    def _promise(self, a: np.ndarray, self_service: bool, u: dict[str, np.ndarray], d: int,
+                 tally: str = "promises") -> None:
         a = a[(self.past_due[a] > 0) & (self.promise_until[a] < d)]
         if len(a) == 0:
             return
@@ -263,8 +291,8 @@ class _Forward:
         p_keep = B.keep_probability(self.reason[a], amount, cap, np.full(len(a), self_service), self.broken[a],
                                     payday, u["noise"][a])
         kept = u["keep"][a] < p_keep
-        self.tot["promises"] += len(a)
-        self.tot["promises_kept"] += int(kept.sum())
+        self.tot[tally] += len(a)
+        self.tot[f"{tally}_kept"] += int(kept.sum())
         self.promise_until[a] = due + P.PROMISE_GRACE_DAYS
         self.broken[a] += ~kept
         partial = ~kept & (u["partial"][a] < 0.35)

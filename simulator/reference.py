@@ -145,7 +145,7 @@ def actions_from_nba(nba: pd.DataFrame, world, on: date) -> Actions:
 
 def compare_policies(n_accounts: int = 20_000, history_days: int = 120, seed: int = 0, days: int = 30,
                      policies=("oracle", "bau", "random", "no_contact"), scenario="default") -> pd.DataFrame:
-    """One row per policy: recovered, cost, net, complaints, opt-outs and violations over `days` days.
+    """One row per policy: recovered, cost, net, complaints, opt-outs, inbound contacts and violations over `days` days.
 
     All policies start from the same simulated history and meet the same luck (common random numbers).
     This is what `recobro simulate compare` prints.
@@ -161,8 +161,8 @@ def compare_policies(n_accounts: int = 20_000, history_days: int = 120, seed: in
         s = res.summary
         rows.append({"policy": name if isinstance(name, str) else getattr(fn, "__name__", "policy"),
                      **{k: s[k] for k in ("recovered_usd", "contact_cost_usd", "net_usd", "contacts",
-                                          "complaints", "opt_outs", "promises", "promises_kept", "cure_rate",
-                                          "violations")},
+                                          "complaints", "opt_outs", "promises", "promises_kept", "inbound",
+                                          "cure_rate", "violations")},
                      **{f"recovered_local_{c}": v for c, v in s["recovered_by_currency"].items()}})
     return pd.DataFrame(rows)
 
@@ -170,7 +170,7 @@ def compare_policies(n_accounts: int = 20_000, history_days: int = 120, seed: in
 def render_comparison(frame: pd.DataFrame) -> str:
     """`compare_policies` output as a Markdown table, best net recovery first."""
     cols = ["policy", "net_usd", "recovered_usd", "contact_cost_usd", "contacts", "complaints", "opt_outs",
-            "promises", "cure_rate", "violations"]
+            "promises", "inbound", "cure_rate", "violations"]
     frame = frame.sort_values("net_usd", ascending=False)
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for _, row in frame.iterrows():

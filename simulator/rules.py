@@ -118,9 +118,14 @@ class RuleBook:
             add(sel & account_flags["promise_pending"], "hold:promise_pending", pol.key, pol.version)
         return out
 
-    def record(self, cust: np.ndarray, channel: np.ndarray, outcome: np.ndarray) -> None:
-        """Count today's sent contacts and remember phone conversations (for caps and cool-downs)."""
-        np.add.at(self.counts, (self.day % 7, cust, channel), 1)
+    def record(self, cust: np.ndarray, channel: np.ndarray, outcome: np.ndarray, inbound: bool = False) -> None:
+        """Count today's sent contacts and remember phone conversations (for caps and cool-downs).
+
+        Contacts the debtor started (`inbound`) count toward no cap, but a phone conversation is one
+        whoever called, as in `seed_history`.
+        """
+        if not inbound:
+            np.add.at(self.counts, (self.day % 7, cust, channel), 1)
         talk = np.isin(channel, P.CALLS) & np.isin(outcome, CONVERSATION)
         self.last_conversation[cust[talk]] = self.day
 

@@ -1,16 +1,21 @@
-"""Play-forward: common random numbers, reference policies ranked as expected, rule-pack violations."""
+"""Play-forward: common random numbers, reference policies ranked as expected, rule-pack violations,
+debtors who get in touch on their own."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from simulator import params as P
 from simulator import simulate_world
+from simulator.holds import BLOCKS_CONTACT, open_holds_at_end
 from simulator.playforward import Actions, play_forward
+from simulator.policy import OUTCOME
 from simulator.reference import POLICIES, actions_from_nba, compare_policies
+from simulator.rules import RuleBook
 
 
 @pytest.fixture(scope="module")
@@ -82,3 +87,49 @@ def test_every_reference_policy_runs_on_a_tiny_portfolio():
     for name, fn in POLICIES.items():
         res = play_forward(*tiny, fn, days=3, seed=0)
         assert res.summary["contact_cost_usd"] >= 0, name
+
+
+def test_debtors_get_in_touch_on_their_own_as_often_as_in_the_history(world):
+    """Inbound contacts, their promises and payments are played; they are not the policy's contacts."""
+    w, holds, history = world
+    c = history.contacts
+    recent = c["day"].astype(np.int64) >= w.days - 30
+    inbound = recent & c["inbound"].astype(bool)
+    history_promise_share = (c["outcome"][inbound] == OUTCOME["promise"]).mean()
+    runs = [play_forward(*world, POLICIES["bau"], days=30, seed=s).summary for s in range(4)]
+    per_run = np.mean([r["inbound"] for r in runs])
+    assert 0.6 * inbound.sum() < per_run < 1.6 * inbound.sum()
+    promise_share = sum(r["inbound_promises"] for r in runs) / sum(r["inbound"] for r in runs)
+    assert abs(promise_share - history_promise_share) < 0.15
+    none = play_forward(*world, POLICIES["no_contact"], days=30, seed=1).summary
+    assert none["inbound"] > 0 and none["inbound_promises_kept"] > 0
+    assert none["contacts"] == none["promises"] == none["violations"] == 0 and none["contact_cost_usd"] == 0
+
+
+def test_inbound_contacts_change_only_the_callers_money_and_never_under_a_hold(world, monkeypatch):
+    """Same luck with and without inbound contacts: only accounts that got in touch pay differently,
+    and accounts under a contact-blocking hold never do (the history blocks their inbound contacts too)."""
+    w, holds, history = world
+    with_inbound = play_forward(*world, POLICIES["no_contact"], days=30, seed=7)
+    monkeypatch.setattr(P, "P_INBOUND", (0.0,) * len(P.REASONS))
+    without = play_forward(*world, POLICIES["no_contact"], days=30, seed=7)
+    assert without.summary["inbound"] == 0
+    changed = with_inbound.recovered != without.recovered
+    assert 0 < changed.sum() <= with_inbound.summary["inbound"]
+    assert with_inbound.recovered.sum() > without.recovered.sum()
+    flags = open_holds_at_end(holds, w)
+    blocked = np.any([flags[k] for k in BLOCKS_CONTACT], axis=0)
+    assert blocked.sum() > 20 and not changed[blocked].any()
+
+
+def test_an_inbound_phone_conversation_starts_the_call_cooldown_but_counts_toward_no_cap():
+    book = RuleBook(n_customers=1, start_day=0)
+    book.new_day(0)
+    book.record(np.array([0]), np.array([P.AGENT_CALL]), np.array([OUTCOME["promise"]]), inbound=True)
+    assert book.counts.sum() == 0
+    book.new_day(1)
+    us = np.array([P.COUNTRIES.index("US")])
+    flags = {k: np.zeros(1, dtype=bool) for k in (*BLOCKS_CONTACT, "vulnerability", "paid", "promise_pending")}
+    found = book.check(date(2026, 11, 3), np.array([0]), us, np.array([P.VOICE]), np.array([12 * 60]),
+                       np.ones((1, 6), dtype=bool), flags)
+    assert [rule for _, rule, _, _ in found] == ["call_cooldown"]
