@@ -13,6 +13,10 @@ Simulates a portfolio, ingests it, builds `train_channel_response`, fits the IPW
   truth's value function on the contacts actually sent (free of play-forward luck);
 - with `--empirical`: the simulator's realised value of one contact per channel (play-forward,
   common random numbers) next to the truth file's formula, per channel on average;
+- with `--ceiling-accounts N`: `models.channel_ceiling.features_ceiling`, what a scorer on the
+  model's own features captures when it is fitted to the truth of a second portfolio of N accounts
+  (one contact per account at as_of, the channel card's protocol), next to the model fitted on each
+  portfolio's logs and the SMS-first rule: whether the gap to the oracle is the learner's or the features';
 - training at scale (`--train-rows`, default 1,000,000; 0 skips): a small portfolio's
   `train_channel_response` resampled to that many rows (`benchmarks.bench_models.resample_table`),
   then `models.channel_train.train_channel_model` (fit, held-out off-policy evaluation, MLflow
@@ -48,9 +52,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--train-rows", type=int, default=1_000_000, help="training-time rows (0: skip)")
     parser.add_argument("--train-accounts", type=int, default=3_000, help="simulated accounts behind the resampling")
     parser.add_argument("--skip-policy", action="store_true", help="only the training-time measurement")
+    parser.add_argument("--ceiling-accounts", type=int, default=0,
+                        help="also estimate what the model's features support, distilling the truth of a "
+                             "second portfolio of this many accounts (0: skip)")
     args = parser.parse_args(argv)
     if not args.skip_policy:
         policy_comparison(args)
+    if args.ceiling_accounts:
+        features_ceiling(args)
     if args.train_rows:
         training_time(args.train_rows, args.train_accounts, args.days, args.seed)
     return 0
@@ -89,6 +98,22 @@ def policy_comparison(args) -> None:
         print("realised value of one contact (USD, mean over contactable accounts):")
         print(pd.DataFrame({"realised": emp.mean(), "contactable": emp.notna().sum(),
                             "unit_cost": np.asarray(P.CHANNEL_COST_USD)}).round(3).to_string())
+    print(f"elapsed {time.perf_counter() - start:.1f}s")
+
+
+def features_ceiling(args) -> None:
+    """Print `models.channel_ceiling.features_ceiling`: the card-protocol captured share of the model,
+    of the model fitted on the bigger portfolio's logs, of the truth-distilled scorer and of SMS-first."""
+    from models.channel_ceiling import features_ceiling as ceiling
+
+    start = time.perf_counter()
+    r = ceiling(args.accounts, args.ceiling_accounts, args.days, args.seed, args.scenario, {"learner": args.learner})
+    print(f"features ceiling (card protocol: one contact per account at as_of, truth-valued; {r['rows']:,} accounts; "
+          f"source portfolio {args.ceiling_accounts:,} accounts, seed {args.seed + 1}):")
+    for name, share in r["captured"].items():
+        print(f"  {name:<18} captured {share:6.3f}  mean net value {r['mean_value_usd'][name]:8.3f} USD")
+    print(f"  oracle {r['mean_value_usd']['oracle']:.3f} USD, logged channel {r['mean_value_usd']['logged']:.3f} USD; "
+          "distilled fit R^2 on the source: " + ", ".join(f"{c} {v:.2f}" for c, v in r["distilled_r2_source"].items()))
     print(f"elapsed {time.perf_counter() - start:.1f}s")
 
 

@@ -9,12 +9,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pandas as pd
 
 from recobro.contract import CHANNELS
 
 VALUE_COLUMNS = [f"incremental_value_{c}" for c in CHANNELS]
+AS_OF = date(2026, 10, 31)  # the simulated portfolios' end date
 
 
 def account_index(account_id: pd.Series) -> np.ndarray:
@@ -184,31 +187,12 @@ def evaluate_against_truth(n_accounts: int = 3_000, history_days: int = 180, see
     (argmax of P(answer) among contacted rows, the "who happened to answer" model), sms_first
     (SMS whenever allowed: a one-line rule, for scale), random.
     """
-    import tempfile
-    from datetime import date
-    from pathlib import Path
+    from models.channel import fit_channel_model
+    from models.channel_data import account_costs
+    from simulator import simulate_world
 
-    import duckdb
-
-    from ingestion import load_delivery
-    from models.channel import ChannelResponseModel, fit_channel_model
-    from models.channel_data import account_costs, channel_costs, channel_training_set, load_training_frame
-    from simulator import simulate, simulate_world
-
-    as_of = date(2026, 10, 31)
-    work = Path(workdir or tempfile.mkdtemp(prefix="recobro-channel-"))
-    simulate(n_accounts, history_days, seed, work / "delivery", work / "truth", end_date=as_of, fmt="parquet",
-             scenario=scenario)
-    truth = pd.read_parquet(work / "truth" / "truth_accounts.parquet")
-    con = duckdb.connect()
-    try:
-        load_delivery(con, work / "delivery", validate=False)
-        channel_training_set(con, as_of, none_sample=none_sample)
-        train = load_training_frame(con)
-        costs = channel_costs(con)
-        scoring = scoring_frame(con, as_of)
-    finally:
-        con.close()
+    p = simulated_portfolio(n_accounts, history_days, seed, scenario, workdir, none_sample)
+    train, scoring, truth, costs = p["train"], p["scoring"], p["truth"], p["costs"]
     params = dict(model_params or {})
     model = fit_channel_model(train, **params)
     unweighted = fit_channel_model(train, **{**params, "weighting": "none"})
@@ -232,11 +216,45 @@ def evaluate_against_truth(n_accounts: int = 3_000, history_days: int = 180, see
         "sms_first": fixed_values(np.tile(-np.arange(len(CHANNELS), dtype=float), (n_accounts, 1))),
         "random": random_values,
     }
-    world, holds, history, _, _ = simulate_world(n_accounts, history_days, seed, as_of, scenario=scenario)
+    world, holds, history, _, _ = simulate_world(n_accounts, history_days, seed, AS_OF, scenario=scenario)
     values = channel_swap_values(world, holds, history, choosers, days=days, seeds=play_seeds)
     result["policy"] = values
     result["captured"] = {p: captured_share(values, p) for p in values.index if p not in ("bau", "oracle")}
     return result
+
+
+def simulated_portfolio(n_accounts: int, history_days: int, seed: int, scenario: str = "default", workdir=None,
+                        none_sample: int = 3) -> dict:
+    """Simulate a portfolio up to AS_OF, ingest it into an in-memory warehouse and return its frames:
+    `train` (train_channel_response), `scoring` (features at AS_OF, one row per account), `truth`
+    (truth_accounts), `costs` (channel_costs) and `accounts` (channel_card_accounts.sql: currency and
+    last logged channel per account)."""
+    import tempfile
+    from pathlib import Path
+
+    import duckdb
+
+    from features.build import stg_views
+    from ingestion import load_delivery
+    from models.channel_card import SQL_DIR
+    from models.channel_data import channel_costs, channel_training_set, load_training_frame
+    from simulator import simulate
+
+    work = Path(workdir or tempfile.mkdtemp(prefix="recobro-channel-"))
+    simulate(n_accounts, history_days, seed, work / "delivery", work / "truth", end_date=AS_OF, fmt="parquet",
+             scenario=scenario)
+    con = duckdb.connect()
+    try:
+        load_delivery(con, work / "delivery", validate=False)
+        channel_training_set(con, AS_OF, none_sample=none_sample)
+        frames = {"train": load_training_frame(con), "costs": channel_costs(con), "scoring": scoring_frame(con, AS_OF)}
+        stg_views(con)
+        con.execute("set variable as_of = cast(? as date)", [str(AS_OF)])
+        frames["accounts"] = con.execute((SQL_DIR / "channel_card_accounts.sql").read_text(encoding="utf-8")).df()
+    finally:
+        con.close()
+    frames["truth"] = pd.read_parquet(work / "truth" / "truth_accounts.parquet")
+    return frames
 
 
 def empirical_channel_values(world, holds, history, seeds=(101, 102, 103, 104), days: int = 30,

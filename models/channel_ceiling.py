@@ -1,0 +1,107 @@
+"""How much of the oracle's gain a channel score on the model's own features could capture (issue 5).
+
+The channel card shows what the model's choice captures. It does not say why the rest is missed:
+the learner, or what the features know. `features_ceiling` separates the two on the simulator.
+
+Two portfolios are simulated for one scenario: the evaluation one and a source one (the next seed,
+usually larger). On the source portfolio, one LightGBM regression per channel learns the truth's own
+net incremental value (USD) from the channel model's features at as_of. No learner gets more from
+the logs, because this one is shown the very quantity the oracle ranks by. Its choices on the
+evaluation portfolio estimate the most that these features support. The estimate is a floor of
+that ceiling: it grows with the source portfolio.
+
+Each scorer is scored in the card's protocol (`channel_card.choice_values`): one contact per
+account at as_of, through the channel the scorer ranks first among the reachable ones, valued by
+the truth. The scorers are the distilled one, the channel model fitted on each portfolio's logs,
+and the SMS-first rule (and the oracle and the last logged channel, which define the share).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from recobro.contract import CHANNELS
+
+DISTILL_PARAMS = {"objective": "regression", "learning_rate": 0.05, "num_leaves": 31, "min_data_in_leaf": 50,
+                  "lambda_l2": 1.0, "verbosity": -1, "num_threads": 2, "seed": 7, "deterministic": True}
+DISTILL_ROUNDS = 400
+
+
+def truth_value_usd(portfolio: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(accounts, channels) truth net incremental value in USD, one row per `scoring` row, and the
+    mask of the rows with something past due (the only ones the truth values)."""
+    from models.channel_train import fx_to_usd
+
+    scoring = portfolio["scoring"]
+    truth = portfolio["truth"].set_index("account_id").reindex(scoring["account_id"])
+    usd = fx_to_usd(scoring["currency"])
+    value = np.column_stack([truth[f"incremental_value_{c}"].to_numpy(dtype="float64") for c in CHANNELS])
+    return value * usd[:, None], (truth["past_due"].fillna(0) > 0).to_numpy()
+
+
+def distilled_values(source: dict, target: pd.DataFrame, features: list[str]) -> tuple[np.ndarray, dict]:
+    """Per channel: a regression of the source portfolio's truth value (USD) on `features`, applied to
+    the `target` scoring frame. Returns the (rows, channels) predictions and the R^2 per channel on
+    the source (in sample)."""
+    import lightgbm as lgb
+
+    from models.estimator import as_matrix
+
+    value, past_due = truth_value_usd(source)
+    X = as_matrix(source["scoring"], features)[past_due]
+    T = as_matrix(target, features)
+    out, r2 = np.zeros((len(target), len(CHANNELS))), {}
+    for k, c in enumerate(CHANNELS):
+        y = value[past_due, k]
+        model = lgb.train(DISTILL_PARAMS, lgb.Dataset(X, y, feature_name=features), num_boost_round=DISTILL_ROUNDS)
+        out[:, k] = model.predict(T)
+        r2[c] = float(1.0 - np.mean((model.predict(X) - y) ** 2) / np.var(y)) if np.var(y) > 0 else float("nan")
+    return out, r2
+
+
+def card_frame(portfolio: dict) -> tuple[pd.DataFrame, np.ndarray]:
+    """The card's per-account frame (currency, last logged channel, truth columns) of the accounts with
+    something past due, and their row positions in `scoring`."""
+    scoring = portfolio["scoring"][["account_id"]].reset_index(drop=True)
+    frame = scoring.merge(portfolio["accounts"], on="account_id", how="left").merge(
+        portfolio["truth"], on="account_id", how="left", suffixes=("", "_truth"))
+    rows = np.flatnonzero((frame["past_due"].fillna(0) > 0).to_numpy())
+    return frame.iloc[rows].reset_index(drop=True), rows
+
+
+def features_ceiling(n_accounts: int = 20_000, source_accounts: int = 100_000, history_days: int = 180,
+                     seed: int = 5, scenario: str = "default", model_params: dict | None = None) -> dict:
+    """Captured share of the oracle's gain over the logged channel, in the card's protocol, on the
+    evaluation portfolio (`seed`) for: the channel model fitted on its own logs (`model`) and on the
+    source portfolio's (`model_source_logs`, seed + 1, `source_accounts`), the truth-distilled scorer
+    (`distilled`) and the SMS-first rule. Also the rows scored and the distilled fit's R^2."""
+    from models.channel import fit_channel_model
+    from models.channel_card import choice_values
+    from models.channel_eval import simulated_portfolio
+    from models.channel_train import net_value_usd
+
+    params = dict(model_params or {})
+    evaluation = simulated_portfolio(n_accounts, history_days, seed, scenario)
+    source = simulated_portfolio(source_accounts, history_days, seed + 1, scenario)
+    model = fit_channel_model(evaluation["train"], **params)
+    features = list(model.feature_names_)
+    scorers = {
+        "model": net_value_usd(model, evaluation["scoring"])[list(CHANNELS)].to_numpy(),
+        "model_source_logs": net_value_usd(fit_channel_model(source["train"], **params),
+                                           evaluation["scoring"])[list(CHANNELS)].to_numpy(),
+    }
+    scorers["distilled"], r2 = distilled_values(source, evaluation["scoring"], features)
+    frame, rows = card_frame(evaluation)
+    result = {"rows": 0, "captured": {}, "mean_value_usd": {}, "distilled_r2_source": r2,
+              "accounts": {"evaluation": n_accounts, "source": source_accounts}}
+    for name, predicted in scorers.items():
+        card = choice_values(frame, predicted[rows])
+        if not card.get("comparable"):
+            return result
+        result["rows"] = card["rows"]
+        result["captured"][name] = card["captured_share"]["model"]
+        result["mean_value_usd"][name] = card["mean_value_usd"]["model"]
+    result["captured"]["sms_first"] = card["captured_share"]["sms_first"]
+    result["mean_value_usd"].update({p: card["mean_value_usd"][p] for p in ("oracle", "logged", "sms_first")})
+    return result
