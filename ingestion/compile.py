@@ -90,22 +90,26 @@ def _fail_bits(table: str, lookup: bool) -> str:
                       for i, r in enumerate(_row_rules(table)) if _needs_lookup(r.predicate) == lookup) or "0"
 
 
-def _judged_select(table: str, source: str, new: bool) -> str:
+def _row_columns(table: str) -> str:
+    """The contract columns of a judged row, each typed column with its source text beside it."""
+    return ", ".join(c.name if _plain(table, c) else f"{c.name}__raw, {c.name}" for c in TABLES[table].columns)
+
+
+def _judged_select(table: str, source: str, origin_cols: str = "") -> str:
     """Rows of `source` typed and judged by the scan rules: a projection with no join, so a table
-    filled from it keeps the source's row order."""
+    filled from it keeps the source's row order. `origin_cols` are carried over from the source
+    (a pending row's load, file, row and arrival); a new row has none: its origin is this load's."""
     cols = TABLES[table].columns
     raws = ", ".join(f"{_trimmed(c.name)} as {source_text(table, c.name)}" for c in cols)
     typed = ", ".join(f"{_normalised(table, c)} as {c.name}" for c in cols if not _plain(table, c))
     kept = ", ".join(c.name if _plain(table, c)
                      else f"case when _fails <> 0 then {c.name}__raw end as {c.name}__raw, {c.name}" for c in cols)
-    # origin columns stay null for this delivery's rows (see `origin`): cheaper than a copy per row
-    origin_cols = ("true as _is_new, null::varchar as _load_id, null::varchar as _source_file, "
-                   "null::bigint as _source_row, null::timestamptz as _arrived_at" if new else f"false as _is_new, {META}")
+    carried = f"{origin_cols}, " if origin_cols else ""
     return f"""
-with src as (select {origin_cols}, {raws} from {source}),
+with src as (select {carried}{raws} from {source}),
 typed as (select *, {typed} from src),
 judged as (select *, ({_fail_bits(table, lookup=False)})::bigint as _fails from typed t)
-select _is_new, {META}, {kept}, {payload_sql(table)} as _payload, _fails from judged"""
+select {carried}{kept}, _fails from judged"""
 
 
 def typed_scan_sql(table: str) -> str:
@@ -113,36 +117,43 @@ def typed_scan_sql(table: str) -> str:
     the scan rules. The scan has no join, so the table keeps the file's order and a row's rowid
     gives its data row in the file (DuckDB's rowid is the materialised row_number()); that is why
     no staged copy of the file is needed to number its rows. `typed_sql` completes the table."""
-    return f"create or replace temp table ingest_rows_{table} as {_judged_select(table, f'ingest_src_{table}', new=True)}"
+    return f"create or replace temp table ingest_rows_{table} as {_judged_select(table, f'ingest_src_{table}')}"
 
 
-def typed_sql(table: str, first_rowid: int) -> list[str]:
+def typed_sql(table: str, first_rowid: int, pending: bool = True) -> list[str]:
     """Statements completing `typed_scan_sql`'s table and exposing it as view `ingest_typed_<table>`:
-    the rows still waiting in `pending_<table>` are appended; rules that look something up
-    (parents, value lists, time-zone names), which DuckDB plans as joins that reorder rows, are
-    applied by an update of the failing rows; `first_rowid` is the scanned table's first rowid.
+    the rows still waiting in `pending_<table>` are typed into `ingest_waiting_<table>`; rules that
+    look something up (parents, value lists, time-zone names), which DuckDB plans as joins that
+    reorder rows, are applied to both by an update of the failing rows; `first_rowid` is the
+    scanned table's first rowid; `pending=False` (nothing waits) skips the update of the empty
+    `ingest_waiting_<table>`, which would still hash every parent key.
 
     Columns of the view: `_rid` (the file row for this delivery's rows, negative for pending rows),
-    `_is_new`, origin columns, typed and normalised contract columns; `_fails`, a bitmask of the row
-    rules the row fails (bit i = rule i of `_row_rules`, 0 for a clean row; `failures_sql` unpacks
-    it); `<col>__raw`, the trimmed source text of each typed column, kept only where a scan rule
-    failed (otherwise the typed value stands in for it, see `_record`); plain text columns appear
-    once (see `source_text`); `_payload` hashes the row.
+    `_is_new`, origin columns (null for this delivery's rows: see `origin`), typed and normalised
+    contract columns; `_fails`, a bitmask of the row rules the row fails (bit i = rule i of
+    `_row_rules`, 0 for a clean row; `failures_sql` unpacks it); `<col>__raw`, the trimmed source
+    text of each typed column, kept only where a scan rule failed (otherwise the typed value
+    stands in for it, see `_record`); plain text columns appear once (see `source_text`). A row's
+    payload hash (`payload_sql`) is computed only where it is compared (`classify_sql`).
     """
-    rows = f"ingest_rows_{table}"
+    rows, waiting = f"ingest_rows_{table}", f"ingest_waiting_{table}"
     position = f"(rowid - {int(first_rowid)} + 1)"
     lookups = _fail_bits(table, lookup=True)
-    statements = [f"insert into {rows} {_judged_select(table, f'pending_{table}', new=False)}"]
+    statements = [f"create or replace temp table {waiting} as {_judged_select(table, f'pending_{table}', META)}"]
     if lookups != "0":
-        statements.append(f"""
-update {rows} set _fails = {rows}._fails | failing.bits
-from (select rowid as row_id, ({lookups})::bigint as bits from {rows} t) as failing
-where failing.bits <> 0 and {rows}.rowid = failing.row_id""")
+        statements += [f"""
+update {t} set _fails = {t}._fails | failing.bits
+from (select rowid as row_id, ({lookups})::bigint as bits from {t} t) as failing
+where failing.bits <> 0 and {t}.rowid = failing.row_id""" for t in ((rows, waiting) if pending else (rows,))]
+    columns = _row_columns(table)
     statements.append(f"""
 create or replace temp view ingest_typed_{table} as
-select case when _is_new then {position} else -{position} end as _rid,
-       * replace (case when _is_new then {position} else _source_row end as _source_row)
-from {rows}""")
+select {position} as _rid, true as _is_new, null::varchar as _load_id, null::varchar as _source_file,
+       {position} as _source_row, null::timestamptz as _arrived_at, {columns}, _fails
+from {rows}
+union all
+select -(rowid + 1) as _rid, false as _is_new, {META}, {columns}, _fails
+from {waiting}""")
     return statements
 
 
@@ -181,15 +192,17 @@ def classify_sql(table: str) -> str:
     duplicate (same key and payload, in the load or warehouse), key_conflict, pending (waits for
     a parent) or quarantined. Every other row of `ingest_typed_<table>` is accepted; keeping only
     the exceptions keeps this table small. `in_warehouse` marks keys already in raw_<table>;
-    `moves_raw` marks keys whose warehouse row is now in conflict and leaves raw_<table>."""
+    `moves_raw` marks keys whose warehouse row is now in conflict and leaves raw_<table>. Payloads
+    are hashed only for the rows whose key repeats or is known: after the joins that find them."""
     key = TABLES[table].key
+    payload = payload_sql(table, "passing")
     return f"""
 create or replace temp table ingest_class_{table} as
 with failed as (
     select _rid, bool_and(rule_id in {_PARENT}) as only_parent from ingest_fail_{table} group by _rid
 ),
 passing as not materialized (
-    select t._rid, t._is_new, t.{key} as key, t._payload
+    select t.*, t.{key} as key
     from ingest_typed_{table} t anti join failed f on f._rid = t._rid
 ),
 -- keys that repeat: found first by a 64-bit hash (grouping integers is several times cheaper
@@ -198,7 +211,7 @@ repeated_hash as (
     select hash(key) as h from passing group by h having count(*) > 1
 ),
 repeated as (
-    select key, min(_payload) <> max(_payload) as differs, min(_rid) as first_rid
+    select key, min({payload}) <> max({payload}) as differs, min(_rid) as first_rid
     from passing semi join repeated_hash r on r.h = hash(passing.key)
     group by key having count(*) > 1
 ),
@@ -216,7 +229,7 @@ judged as (
         p.key,
         case
             when c.key is not null then 'key_conflict'
-            when w.key is not null and w._payload = p._payload then 'duplicate'
+            when w.key is not null and w._payload = {payload_sql(table, 'p')} then 'duplicate'
             when w.key is not null then 'key_conflict'
             when f.differs then 'key_conflict'
             when p._rid > f.first_rid then 'duplicate'
@@ -228,7 +241,7 @@ judged as (
             else 'key repeats in the load with different payloads'
         end as conflict_reason,
         w.key is not null as in_warehouse,
-        c.key is null and w.key is not null and w._payload <> p._payload as moves_raw,
+        c.key is null and w.key is not null and w._payload <> {payload_sql(table, 'p')} as moves_raw,
     from passing p
     left join repeated f on f.key = p.key
     left join in_warehouse w on w.key = p.key
@@ -345,4 +358,4 @@ def _quote(text: str) -> str:
 
 def drop_temp_sql(table: str) -> list[str]:
     return [f"drop view if exists ingest_src_{table}", f"drop view if exists ingest_typed_{table}"] + [
-        f"drop table if exists ingest_{step}_{table}" for step in ("rows", "fail", "class")]
+        f"drop table if exists ingest_{step}_{table}" for step in ("rows", "waiting", "fail", "class")]

@@ -166,7 +166,7 @@ def judge_table(con: duckdb.DuckDBPyConnection, table: str, load_id: str, source
     first, last, n = con.execute(f"select min(rowid), max(rowid), count(*) from ingest_rows_{table}").fetchall()[0]
     if n and last - first + 1 != n:
         raise RuntimeError(f"ingestion bug: rowids of ingest_rows_{table} have gaps; source rows cannot be numbered")
-    for statement in sql.typed_sql(table, first or 0):
+    for statement in sql.typed_sql(table, first or 0, pending=row_count(con, f"pending_{table}") > 0):
         con.execute(statement)
     con.execute(sql.failures_sql(table))
     con.execute(sql.classify_sql(table))
