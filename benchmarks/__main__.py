@@ -19,7 +19,8 @@ ISSUE_SIZES = {
     "simulate": [],  # 100k and 1M accounts x 180 days
     "ingest": ["--accounts", "1000000", "--expectations"],  # GE (suite, Data Docs, import) timed too
     "models": ["--rows", "1000000"],
-    "channel": [],  # policy value at 20k accounts, training time at 1M rows
+    # policy value at 20k accounts, what the features support (truth of a 100k portfolio), training time at 1M rows
+    "channel": ["--ceiling-accounts", "100000"],
 }
 
 
