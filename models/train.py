@@ -90,7 +90,7 @@ def read_training_set(con, target: str, as_of, features: Sequence[str] | None) -
     columns = [r[0] for r in con.execute(f"describe {table}").fetchall()]
     check_feature_policy(columns, where=f"table {table}")
     if features is None:
-        types = dict(con.execute(f"select column_name, data_type from (describe {table})").fetchall())
+        types = dict(con.execute(f"select column_name, column_type from (describe {table})").fetchall())
         numeric = ("DOUBLE", "FLOAT", "INTEGER", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT", "BOOLEAN", "DECIMAL")
         features = [c for c in columns if c not in KEY_COLUMNS and types[c].startswith(numeric)]
         log.warning("features package not importable; using the numeric columns of %s", table)

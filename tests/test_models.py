@@ -326,3 +326,19 @@ def model_matrix(model, X):
     from models.estimator import as_matrix
 
     return as_matrix(X, model.feature_names_)
+
+
+def test_read_training_set_without_a_feature_list_takes_the_numeric_columns():
+    """The fallback when the features package is not importable: every numeric non-key column."""
+    import duckdb
+
+    from models.train import read_training_set
+
+    con = duckdb.connect()
+    con.execute("""create table train_pay_30d as select date '2026-09-01' + (i % 3)::int as as_of,
+                   'ACC-' || i as account_id, (i % 2)::int as label, i * 1.5 as balance,
+                   (i % 7)::integer as dpd, 'consumer' as product
+                   from range(30) t(i)""")
+    df, features = read_training_set(con, "pay_30d", "2026-10-01", None)
+    assert features == ["balance", "dpd"]
+    assert len(df) == 30 and df["balance"].dtype == "float64"
