@@ -26,7 +26,7 @@ def card_data(con, settings, as_of, truth_dir, target: str) -> dict:
     from models.inventory import inventory_record
     from models.policy import forbidden_columns
     from models.train import out_of_time_split, read_training_set
-    from models.truth import account_features_at, pay_truth, promise_truth, truth_as_of
+    from models.truth import account_features_at, pay_truth, promise_distilled, promise_truth, truth_as_of
 
     name = REGISTERED_NAMES[target]
     model, version = load_champion(settings, name)
@@ -51,7 +51,8 @@ def card_data(con, settings, as_of, truth_dir, target: str) -> dict:
         "forbidden_features": forbidden_columns(features),
     }
     if target == "promise_kept":
-        data["truth"] = promise_truth(eval_df, scores, truth_dir)
+        data["truth"] = promise_truth(eval_df, {**scores, **promise_distilled(fit_df, eval_df, features, truth_dir)},
+                                      truth_dir)
     else:
         when = truth_as_of(truth_dir)
         accounts = account_features_at(con, when, features) if when is not None else pd.DataFrame()
@@ -102,6 +103,14 @@ def _truth_lines(data: dict) -> list[str]:
             lines += [f"**Calibration against the truth**: the model's ECE measured against `p_keep_knowable` (the "
                       f"same 10 bins, the true probability in place of its 0/1 draw) is **{t['model_ece_vs_truth']:.4f}**; "
                       f"against the realised labels it is {t['model_ece']:.4f}, next to the floor above.", ""]
+        if "truth_distilled_auc" in t:
+            models += ("truth_distilled",)
+            lines += [f"**What these features support**: a LightGBM fitted to `p_keep_knowable` itself (not to the "
+                      "labels) on the fit period's promises, with the model's features, scores AUC "
+                      f"**{t['truth_distilled_auc']:.4f}** here (`truth_distilled`). Of the model's gap to the Bayes AUC, "
+                      f"{t['truth_distilled_auc'] - t['model_auc']:.4f} is the learner's (model vs truth_distilled) and "
+                      f"{t.get('bayes_auc_knowable', t['bayes_auc']) - t['truth_distilled_auc']:.4f} is what the features "
+                      "do not carry.", ""]
         rows += [{"scorer": k, "AUC (realised)": t[f"{k}_auc"], "expected AUC": t[f"{k}_expected_auc"],
                   "ECE (labels)": t[f"{k}_ece"], "ECE (vs truth)": t.get(f"{k}_ece_vs_truth", "")} for k in models]
         return lines + _table(rows, ["scorer", "AUC (realised)", "expected AUC", "ECE (labels)", "ECE (vs truth)"])

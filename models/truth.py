@@ -10,7 +10,8 @@ are read; nothing personal.
   and capacity). Promise ids join to `train_promise_kept.promise_id`. On the matured
   out-of-time promises the Bayes AUC is the AUC of p_keep_knowable against the realised labels
   (`gap`); the AUC of p_keep is kept as `bayes_auc` / `gap_with_noise`, an unreachable bound.
-  Truth files without `p_keep_knowable` fall back to p_keep.
+  Truth files without `p_keep_knowable` fall back to p_keep. `promise_distilled` fits the model's
+  features to p_keep_knowable on the fit period: what these features support at best.
 - pay_30d: `truth_accounts.p_pay_30d_no_contact` is the probability of a payment in the 30 days
   *after* the simulation's end date, had nobody been contacted; it is 1 where an open promise's
   payment is already booked, an outcome drawn with the keep noise. `p_pay_30d_no_contact_knowable`
@@ -207,6 +208,38 @@ def noisy_truth_aucs(rows: pd.DataFrame, runs: int) -> dict[int, float]:
             weight = paid[:, ~inside].sum(axis=1) / (runs - k)
             found.setdefault(k, []).append(expected_auc(score, weight))
     return {k: float(np.mean(v)) for k, v in sorted(found.items())}
+
+
+DISTILL_PARAMS = {"objective": "cross_entropy", "learning_rate": 0.03, "num_leaves": 15, "min_data_in_leaf": 40,
+                  "lambda_l2": 1.0, "verbosity": -1, "num_threads": 2, "seed": 7, "deterministic": True}
+DISTILL_ROUNDS = 600
+MIN_DISTILL_ROWS = 200
+
+
+def promise_distilled(fit_df: pd.DataFrame, eval_df: pd.DataFrame, features: list[str], truth_dir) -> dict:
+    """{"truth_distilled": P(kept) on eval_df's rows} from a LightGBM fitted to `p_keep_knowable`
+    itself (not to the 0/1 labels) on the fit period's promises, with the model's own features.
+
+    No model learning from labels gets more out of these features: this one sees the noise-free
+    probability the Bayes reference is made of. Its AUC is an estimate of the best these features
+    support, which splits the model's gap to the Bayes AUC into the learner's part (model vs this)
+    and the features' part (this vs Bayes). Empty when the truth lacks `p_keep_knowable` or fewer
+    than MIN_DISTILL_ROWS fit promises join it.
+    """
+    import lightgbm as lgb
+
+    from models.estimator import as_matrix
+
+    truth = read_truth(truth_dir, "truth_promises")
+    if "p_keep_knowable" not in truth.columns:
+        return {}
+    fit = fit_df.merge(truth[["promise_id", "p_keep_knowable"]], on="promise_id", how="inner")
+    if len(fit) < MIN_DISTILL_ROWS:
+        return {}
+    data = lgb.Dataset(as_matrix(fit, features), fit["p_keep_knowable"].to_numpy(dtype="float64"),
+                       feature_name=list(features))
+    booster = lgb.train(DISTILL_PARAMS, data, num_boost_round=DISTILL_ROUNDS)
+    return {"truth_distilled": booster.predict(as_matrix(eval_df, features))}
 
 
 def truth_as_of(truth_dir):

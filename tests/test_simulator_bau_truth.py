@@ -181,3 +181,27 @@ def test_calibration_against_the_truth_has_no_label_noise(tmp_path):
     assert out["model_ece"] == pytest.approx(out["bayes_ece_knowable"]) and out["model_ece"] > 0.005
     assert out["model_ece_vs_truth"] == pytest.approx(0.0, abs=1e-12)
     assert out["too_high_ece_vs_truth"] == pytest.approx(0.05, abs=0.005)
+
+
+def test_the_truth_distilled_promise_scorer_learns_the_knowable_probability_from_features(tmp_path):
+    """Fitted to p_keep_knowable on the fit rows, it ranks held-out promises like the truth does, and
+    it sees nothing where the truth has no knowable probability."""
+    from sklearn.metrics import roc_auc_score
+
+    from models.truth import promise_distilled
+
+    rng = np.random.default_rng(11)
+    n = 4000
+    f1, f2 = rng.normal(size=n), rng.normal(size=n)  # f2 is irrelevant
+    p = 1 / (1 + np.exp(-2 * f1))
+    ids = [f"P{i}" for i in range(n)]
+    pd.DataFrame({"promise_id": ids, "matured": True, "p_keep": p, "p_keep_knowable": p}).to_csv(
+        tmp_path / "truth_promises.csv", index=False)
+    frame = pd.DataFrame({"promise_id": ids, "f1": f1, "f2": f2})
+    fit_df, eval_df = frame.iloc[:3000], frame.iloc[3000:]
+    scores = promise_distilled(fit_df, eval_df, ["f1", "f2"], tmp_path)["truth_distilled"]
+    assert len(scores) == len(eval_df) and np.corrcoef(scores, p[3000:])[0, 1] > 0.98
+    kept = rng.random(n)[3000:] < p[3000:]
+    assert roc_auc_score(kept, scores) == pytest.approx(roc_auc_score(kept, p[3000:]), abs=0.01)
+    pd.DataFrame({"promise_id": ids, "matured": True, "p_keep": p}).to_csv(tmp_path / "truth_promises.csv", index=False)
+    assert promise_distilled(fit_df, eval_df, ["f1", "f2"], tmp_path) == {}
