@@ -26,7 +26,8 @@ def card_data(con, settings, as_of, truth_dir, target: str) -> dict:
     from models.inventory import inventory_record
     from models.policy import forbidden_columns
     from models.train import out_of_time_split, read_training_set
-    from models.truth import account_features_at, pay_truth, promise_distilled, promise_truth, truth_as_of
+    from models.truth import (account_features_at, pay_distilled, pay_truth, promise_distilled, promise_truth,
+                              truth_as_of)
 
     name = REGISTERED_NAMES[target]
     model, version = load_champion(settings, name)
@@ -56,7 +57,8 @@ def card_data(con, settings, as_of, truth_dir, target: str) -> dict:
     else:
         when = truth_as_of(truth_dir)
         accounts = account_features_at(con, when, features) if when is not None else pd.DataFrame()
-        truth_scores = {k: m.predict_proba(accounts)[:, 1] for k, m in models.items()} if len(accounts) else {}
+        truth_scores = ({**{k: m.predict_proba(accounts)[:, 1] for k, m in models.items()},
+                         **pay_distilled(accounts, features, truth_dir)} if len(accounts) else {})
         data["truth"] = pay_truth(accounts, truth_scores, truth_dir) if len(accounts) else {"comparable": False}
     return data
 
@@ -114,6 +116,8 @@ def _truth_lines(data: dict) -> list[str]:
         rows += [{"scorer": k, "AUC (realised)": t[f"{k}_auc"], "expected AUC": t[f"{k}_expected_auc"],
                   "ECE (labels)": t[f"{k}_ece"], "ECE (vs truth)": t.get(f"{k}_ece_vs_truth", "")} for k in models]
         return lines + _table(rows, ["scorer", "AUC (realised)", "expected AUC", "ECE (labels)", "ECE (vs truth)"])
+    if "truth_distilled_expected_auc" in t:
+        models += ("truth_distilled",)
     lines = [f"{t['rows']} live accounts at the truth's as_of {t['truth_as_of']}, scored with features at that date. "
              "The simulator stops at that date, so the 30 days after it are never realised: there is no label. "
              "The comparison uses the **expected AUC** when outcomes are Bernoulli(truth). The truth is "
@@ -167,6 +171,13 @@ def _bau_lines(t: dict, models) -> list[str]:
                   "the model's own question; the no-contact comparison above asks what would happen with no contact "
                   "at all.", "", f"**Calibration against this truth**: the model's ECE against `p_pay_30d_bau` (10 bins, each "
                   f"averaging thousands of accounts' Monte Carlo estimates) is **{b['model_ece_vs_truth']:.4f}**.", ""]
+        if "truth_distilled_expected_auc" in b:
+            lines += [f"**What these features support**: LightGBMs fitted to `p_pay_30d_bau` itself (not to labels) with "
+                      "the model's features, cross-fitted over five folds of these accounts, score expected AUC "
+                      f"**{b['truth_distilled_expected_auc']:.4f}** (`truth_distilled`). Of the model's gap, "
+                      f"{b['truth_distilled_expected_auc'] - b['model_expected_auc']:.4f} is the learner's and "
+                      f"{b['bayes_expected_auc'] - b['truth_distilled_expected_auc']:.4f} is what the features do not "
+                      "carry.", ""]
     else:
         lines += [f"Too few runs to extrapolate the truth's noise away: the model's expected AUC "
                   f"{b['model_expected_auc']:.4f} is to be read against the noisy truth's "

@@ -226,20 +226,43 @@ def promise_distilled(fit_df: pd.DataFrame, eval_df: pd.DataFrame, features: lis
     and the features' part (this vs Bayes). Empty when the truth lacks `p_keep_knowable` or fewer
     than MIN_DISTILL_ROWS fit promises join it.
     """
-    import lightgbm as lgb
-
-    from models.estimator import as_matrix
-
     truth = read_truth(truth_dir, "truth_promises")
     if "p_keep_knowable" not in truth.columns:
         return {}
     fit = fit_df.merge(truth[["promise_id", "p_keep_knowable"]], on="promise_id", how="inner")
     if len(fit) < MIN_DISTILL_ROWS:
         return {}
-    data = lgb.Dataset(as_matrix(fit, features), fit["p_keep_knowable"].to_numpy(dtype="float64"),
-                       feature_name=list(features))
-    booster = lgb.train(DISTILL_PARAMS, data, num_boost_round=DISTILL_ROUNDS)
-    return {"truth_distilled": booster.predict(as_matrix(eval_df, features))}
+    return {"truth_distilled": _distilled(fit, fit["p_keep_knowable"], eval_df, features)}
+
+
+def pay_distilled(accounts: pd.DataFrame, features: list[str], truth_dir, folds: int = 5) -> dict:
+    """{"truth_distilled": P(pay in 30 days) per row of `accounts`} from LightGBMs fitted to
+    `p_pay_30d_bau` itself with the model's features, cross-fitted over `folds` folds of the
+    accounts (a row is never scored by a fit that saw its own truth). The pay model's counterpart
+    of `promise_distilled`; empty when the truth lacks `p_pay_30d_bau` or has too few rows."""
+    truth = read_truth(truth_dir, "truth_accounts")
+    if "p_pay_30d_bau" not in truth.columns:
+        return {}
+    rows = accounts[["account_id"]].merge(truth[["account_id", "p_pay_30d_bau"]], on="account_id", how="left")
+    known = rows["p_pay_30d_bau"].notna().to_numpy()
+    if known.sum() < MIN_DISTILL_ROWS * folds:
+        return {}
+    fold = np.random.default_rng(7).integers(0, folds, len(accounts))
+    out = np.full(len(accounts), np.nan)
+    for k in range(folds):
+        fit = known & (fold != k)
+        out[fold == k] = _distilled(accounts[fit], rows.loc[fit, "p_pay_30d_bau"], accounts[fold == k], features)
+    return {"truth_distilled": out}
+
+
+def _distilled(fit: pd.DataFrame, p: pd.Series, score: pd.DataFrame, features: list[str]) -> np.ndarray:
+    """A LightGBM fitted to the probabilities `p` (not to 0/1 labels) of `fit`'s rows, applied to `score`."""
+    import lightgbm as lgb
+
+    from models.estimator import as_matrix
+
+    data = lgb.Dataset(as_matrix(fit, features), np.asarray(p, dtype="float64"), feature_name=list(features))
+    return lgb.train(DISTILL_PARAMS, data, num_boost_round=DISTILL_ROUNDS).predict(as_matrix(score, features))
 
 
 def truth_as_of(truth_dir):

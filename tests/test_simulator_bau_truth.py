@@ -205,3 +205,22 @@ def test_the_truth_distilled_promise_scorer_learns_the_knowable_probability_from
     assert roc_auc_score(kept, scores) == pytest.approx(roc_auc_score(kept, p[3000:]), abs=0.01)
     pd.DataFrame({"promise_id": ids, "matured": True, "p_keep": p}).to_csv(tmp_path / "truth_promises.csv", index=False)
     assert promise_distilled(fit_df, eval_df, ["f1", "f2"], tmp_path) == {}
+
+
+def test_the_truth_distilled_pay_scorer_is_cross_fitted_on_the_bau_truth(tmp_path):
+    """Every account gets a score from folds that never saw its own truth, and the scores follow the
+    BAU truth; without `p_pay_30d_bau` there is nothing to fit."""
+    from models.truth import pay_distilled
+
+    rng = np.random.default_rng(3)
+    n = 3000
+    f1 = rng.normal(size=n)
+    p = 1 / (1 + np.exp(-1.5 * f1))
+    ids = [f"ACC-{i:07d}" for i in range(n)]
+    noisy = rng.binomial(32, p) / 32  # a 32-run Monte Carlo estimate, as the simulator writes it
+    pd.DataFrame({"account_id": ids, "p_pay_30d_bau": noisy}).to_csv(tmp_path / "truth_accounts.csv", index=False)
+    accounts = pd.DataFrame({"account_id": ids, "f1": f1, "f2": rng.normal(size=n)})
+    scores = pay_distilled(accounts, ["f1", "f2"], tmp_path)["truth_distilled"]
+    assert np.isfinite(scores).all() and np.corrcoef(scores, p)[0, 1] > 0.97
+    pd.DataFrame({"account_id": ids}).to_csv(tmp_path / "truth_accounts.csv", index=False)
+    assert pay_distilled(accounts, ["f1", "f2"], tmp_path) == {}
