@@ -24,10 +24,11 @@ Simulates a portfolio, ingests it, builds `train_channel_response`, fits the IPW
 
 The default size is 20,000 accounts: at 3,000 the training set is too small for six per-channel
 effects of a few points each, and the captured share moves by tens of points between seeds.
-Measured on the default scenario, seed 5, play seeds 11-13: the default response learner
-(`models.channel`, uplift = theta_c x P(engaged | c, x)) gets ev_captured 0.51 (realised share 0.82);
-the earlier residual learner (`--learner residual`, heterogeneity 0.25) got 0.40 (0.74), and the
-one-line "SMS whenever allowed" rule gets 0.51 (0.86). young_digital: 0.78 (SMS rule 0.79);
+Measured on the default scenario, seed 5, play seeds 11-13 (debtors' inbound contacts played too):
+the default response learner (`models.channel`, uplift = theta_c x P(engaged | c, x)) gets
+ev_captured 0.51 (realised share 0.83); the earlier residual learner (`--learner residual`,
+heterogeneity 0.25) got 0.40 (0.74, before inbound contacts), and the one-line "SMS whenever
+allowed" rule gets 0.51 (0.91). young_digital: 0.78 (SMS rule 0.79);
 recession (held out): 0.61 (SMS rule 0.64). The remaining gap to the oracle is mostly agent calls:
 the oracle sends ~19% of contacts by agent call, and the logged data (where BAU keeps contacting
 after the decision day) values an agent call's engagement at about half what the one-contact truth does.

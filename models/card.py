@@ -1,8 +1,10 @@
 """Model cards: one markdown page per champion, logged to the champion's MLflow run.
 
-The channel response model's card is `models.channel_card`'s. A promise_kept or pay_30d card holds the inventory record (SR 11-7), the out-of-time back-test of the champion next
-to a logistic regression on the same features and the rules baseline, ECE and a reliability
-table, the distance to the Bayes AUC measured on the simulator's truth, and the feature policy.
+The channel response model's card is `models.channel_card`'s. A promise_kept or pay_30d card
+holds the inventory record (SR 11-7), the out-of-time back-test of the champion next to a
+logistic regression on the same features and the rules baseline, ECE and a reliability table,
+the distance to the Bayes AUC measured on the simulator's truth (split by a scorer fitted to the
+truth itself into the learner's part and the features' part), and the feature policy.
 """
 
 from __future__ import annotations

@@ -62,13 +62,20 @@ def channel_card_data(con, settings, as_of, truth_dir) -> dict:
     frame = account_features_at(con, when, list(dict.fromkeys([*features, "past_due_amount"])))
     con.execute("set variable as_of = cast(? as date)", [str(when)])
     accounts = con.execute((SQL_DIR / "channel_card_accounts.sql").read_text(encoding="utf-8")).df()
-    frame = frame.merge(accounts, on="account_id", how="inner")
-    truth = read_truth(truth_dir, "truth_accounts")
-    frame = frame.merge(truth, on="account_id", how="inner", suffixes=("", "_truth"))
-    frame = frame[frame["past_due"] > 0].reset_index(drop=True)
+    frame = past_due_accounts(frame, accounts, read_truth(truth_dir, "truth_accounts"))
     predicted = net_value_usd(model, frame)[list(CHANNELS)].to_numpy(dtype="float64") if len(frame) else None
     data["truth"] = {"truth_as_of": str(when), **choice_values(frame, predicted)}
     return data
+
+
+def past_due_accounts(features: pd.DataFrame, accounts: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+    """One row per account with something past due at the truth's as_of: its `features` (the model's
+    inputs), `accounts` (currency and last logged channel, channel_card_accounts.sql; columns that
+    `features` already has are taken from `features`) and `truth` (truth_accounts)."""
+    extra = accounts.drop(columns=[c for c in accounts.columns if c in features.columns and c != "account_id"])
+    frame = features.merge(extra, on="account_id", how="inner").merge(
+        truth, on="account_id", how="inner", suffixes=("", "_truth"))
+    return frame[frame["past_due"] > 0].reset_index(drop=True)
 
 
 def choice_values(frame: pd.DataFrame, predicted: np.ndarray) -> dict:

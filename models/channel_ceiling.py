@@ -23,51 +23,32 @@ import pandas as pd
 
 from recobro.contract import CHANNELS
 
-DISTILL_PARAMS = {"objective": "regression", "learning_rate": 0.05, "num_leaves": 31, "min_data_in_leaf": 50,
-                  "lambda_l2": 1.0, "verbosity": -1, "num_threads": 2, "seed": 7, "deterministic": True}
-DISTILL_ROUNDS = 400
 
-
-def truth_value_usd(portfolio: dict) -> tuple[np.ndarray, np.ndarray]:
-    """(accounts, channels) truth net incremental value in USD, one row per `scoring` row, and the
-    mask of the rows with something past due (the only ones the truth values)."""
+def truth_value_usd(frame: pd.DataFrame) -> np.ndarray:
+    """(rows, channels) truth net incremental value in USD of a `channel_card.past_due_accounts` frame."""
     from models.channel_train import fx_to_usd
 
-    scoring = portfolio["scoring"]
-    truth = portfolio["truth"].set_index("account_id").reindex(scoring["account_id"])
-    usd = fx_to_usd(scoring["currency"])
-    value = np.column_stack([truth[f"incremental_value_{c}"].to_numpy(dtype="float64") for c in CHANNELS])
-    return value * usd[:, None], (truth["past_due"].fillna(0) > 0).to_numpy()
+    value = np.column_stack([frame[f"incremental_value_{c}"].to_numpy(dtype="float64") for c in CHANNELS])
+    return value * fx_to_usd(frame["currency"])[:, None]
 
 
-def distilled_values(source: dict, target: pd.DataFrame, features: list[str]) -> tuple[np.ndarray, dict]:
-    """Per channel: a regression of the source portfolio's truth value (USD) on `features`, applied to
-    the `target` scoring frame. Returns the (rows, channels) predictions and the R^2 per channel on
-    the source (in sample)."""
-    import lightgbm as lgb
-
+def distilled_values(source: pd.DataFrame, target: pd.DataFrame, features: list[str]) -> tuple[np.ndarray, dict]:
+    """Per channel: a regression of the `source` accounts' truth value (USD) on `features`
+    (`models.truth.truth_booster`), applied to the `target` accounts; both are
+    `channel_card.past_due_accounts` frames. Returns the (target rows, channels) predictions and
+    the R^2 per channel on the source (in sample)."""
     from models.estimator import as_matrix
+    from models.truth import truth_booster
 
-    value, past_due = truth_value_usd(source)
-    X = as_matrix(source["scoring"], features)[past_due]
-    T = as_matrix(target, features)
+    value = truth_value_usd(source)
+    X, T = as_matrix(source, features), as_matrix(target, features)
     out, r2 = np.zeros((len(target), len(CHANNELS))), {}
     for k, c in enumerate(CHANNELS):
-        y = value[past_due, k]
-        model = lgb.train(DISTILL_PARAMS, lgb.Dataset(X, y, feature_name=features), num_boost_round=DISTILL_ROUNDS)
-        out[:, k] = model.predict(T)
-        r2[c] = float(1.0 - np.mean((model.predict(X) - y) ** 2) / np.var(y)) if np.var(y) > 0 else float("nan")
+        booster = truth_booster(source, value[:, k], features, objective="regression")
+        out[:, k] = booster.predict(T)
+        y = value[:, k]
+        r2[c] = float(1.0 - np.mean((booster.predict(X) - y) ** 2) / np.var(y)) if np.var(y) > 0 else float("nan")
     return out, r2
-
-
-def card_frame(portfolio: dict) -> tuple[pd.DataFrame, np.ndarray]:
-    """The card's per-account frame (currency, last logged channel, truth columns) of the accounts with
-    something past due, and their row positions in `scoring`."""
-    scoring = portfolio["scoring"][["account_id"]].reset_index(drop=True)
-    frame = scoring.merge(portfolio["accounts"], on="account_id", how="left").merge(
-        portfolio["truth"], on="account_id", how="left", suffixes=("", "_truth"))
-    rows = np.flatnonzero((frame["past_due"].fillna(0) > 0).to_numpy())
-    return frame.iloc[rows].reset_index(drop=True), rows
 
 
 def features_ceiling(n_accounts: int = 20_000, source_accounts: int = 100_000, history_days: int = 180,
@@ -77,26 +58,27 @@ def features_ceiling(n_accounts: int = 20_000, source_accounts: int = 100_000, h
     source portfolio's (`model_source_logs`, seed + 1, `source_accounts`), the truth-distilled scorer
     (`distilled`) and the SMS-first rule. Also the rows scored and the distilled fit's R^2."""
     from models.channel import fit_channel_model
-    from models.channel_card import choice_values
+    from models.channel_card import choice_values, past_due_accounts
     from models.channel_eval import simulated_portfolio
     from models.channel_train import net_value_usd
 
     params = dict(model_params or {})
     evaluation = simulated_portfolio(n_accounts, history_days, seed, scenario)
     source = simulated_portfolio(source_accounts, history_days, seed + 1, scenario)
+    frame = past_due_accounts(evaluation["scoring"], evaluation["accounts"], evaluation["truth"])
     model = fit_channel_model(evaluation["train"], **params)
     features = list(model.feature_names_)
     scorers = {
-        "model": net_value_usd(model, evaluation["scoring"])[list(CHANNELS)].to_numpy(),
+        "model": net_value_usd(model, frame)[list(CHANNELS)].to_numpy(),
         "model_source_logs": net_value_usd(fit_channel_model(source["train"], **params),
-                                           evaluation["scoring"])[list(CHANNELS)].to_numpy(),
+                                           frame)[list(CHANNELS)].to_numpy(),
     }
-    scorers["distilled"], r2 = distilled_values(source, evaluation["scoring"], features)
-    frame, rows = card_frame(evaluation)
+    source_frame = past_due_accounts(source["scoring"], source["accounts"], source["truth"])
+    scorers["distilled"], r2 = distilled_values(source_frame, frame, features)
     result = {"rows": 0, "captured": {}, "mean_value_usd": {}, "distilled_r2_source": r2,
               "accounts": {"evaluation": n_accounts, "source": source_accounts}}
     for name, predicted in scorers.items():
-        card = choice_values(frame, predicted[rows])
+        card = choice_values(frame, predicted)
         if not card.get("comparable"):
             return result
         result["rows"] = card["rows"]

@@ -36,6 +36,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from models.estimator import as_matrix
+
 
 def read_truth(truth_dir, name: str) -> pd.DataFrame:
     """`truth_dir/<name>.parquet` or `.csv` as a DataFrame (FileNotFoundError if neither exists)."""
@@ -232,7 +234,7 @@ def promise_distilled(fit_df: pd.DataFrame, eval_df: pd.DataFrame, features: lis
     fit = fit_df.merge(truth[["promise_id", "p_keep_knowable"]], on="promise_id", how="inner")
     if len(fit) < MIN_DISTILL_ROWS:
         return {}
-    return {"truth_distilled": _distilled(fit, fit["p_keep_knowable"], eval_df, features)}
+    return {"truth_distilled": truth_booster(fit, fit["p_keep_knowable"], features).predict(as_matrix(eval_df, features))}
 
 
 def pay_distilled(accounts: pd.DataFrame, features: list[str], truth_dir, folds: int = 5) -> dict:
@@ -251,18 +253,19 @@ def pay_distilled(accounts: pd.DataFrame, features: list[str], truth_dir, folds:
     out = np.full(len(accounts), np.nan)
     for k in range(folds):
         fit = known & (fold != k)
-        out[fold == k] = _distilled(accounts[fit], rows.loc[fit, "p_pay_30d_bau"], accounts[fold == k], features)
+        booster = truth_booster(accounts[fit], rows.loc[fit, "p_pay_30d_bau"], features)
+        out[fold == k] = booster.predict(as_matrix(accounts[fold == k], features))
     return {"truth_distilled": out}
 
 
-def _distilled(fit: pd.DataFrame, p: pd.Series, score: pd.DataFrame, features: list[str]) -> np.ndarray:
-    """A LightGBM fitted to the probabilities `p` (not to 0/1 labels) of `fit`'s rows, applied to `score`."""
+def truth_booster(fit: pd.DataFrame, target, features: list[str], objective: str = "cross_entropy"):
+    """A LightGBM booster fitted to a truth quantity `target` of `fit`'s rows (a probability with the
+    default objective, or a value with objective="regression") on `features`: the "what these
+    features support" scorer of the model cards and of `models.channel_ceiling`."""
     import lightgbm as lgb
 
-    from models.estimator import as_matrix
-
-    data = lgb.Dataset(as_matrix(fit, features), np.asarray(p, dtype="float64"), feature_name=list(features))
-    return lgb.train(DISTILL_PARAMS, data, num_boost_round=DISTILL_ROUNDS).predict(as_matrix(score, features))
+    data = lgb.Dataset(as_matrix(fit, features), np.asarray(target, dtype="float64"), feature_name=list(features))
+    return lgb.train({**DISTILL_PARAMS, "objective": objective}, data, num_boost_round=DISTILL_ROUNDS)
 
 
 def truth_as_of(truth_dir):
