@@ -58,7 +58,7 @@ class DecideSummary:
 
 def _set_variables(con: duckdb.DuckDBPyConnection, as_of: dt.date, agent_capacity: int) -> None:
     # one definition each, shared with the stages that own them (imported here, not at module import)
-    from features.build import PROMISE_GRACE_DAYS
+    from recobro.contract import PROMISE_GRACE_DAYS
     from models.score import HIGH_RISK_BELOW, LOW_RISK_FROM
 
     arm_edges = _arm_edges(catalog.ARMS)

@@ -14,6 +14,7 @@ from importlib.resources import files
 
 import yaml
 
+from recobro import contract
 from recobro.warehouse import table_exists
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,6 @@ STG_TABLES = ("customers", "accounts", "ledger", "promises", "contacts", "holds"
 INT_VIEWS = ("int_ledger_effects", "int_contact_events", "int_promise_payments")
 TARGETS = ("pay_30d", "promise_kept")
 LABEL_HORIZON_DAYS = 30
-PROMISE_GRACE_DAYS = 3
 # How many days after its effective date a payment can still be posted (card and transfer
 # settlement, agent cash). A label window closes only this long after its last day: until then
 # a payment made in time may not have arrived, and the label would say "not paid" for a debtor
@@ -127,7 +127,9 @@ def stg_views(con) -> list[str]:
     columns survive only in `stg_customers` and `stg_consents`. Returns the view names.
     """
     con.execute("set timezone = 'UTC'")
-    con.execute(sql_text("macros"))
+    # the kept definition's two numbers are read here, at call time, from the contract
+    con.execute(sql_text("macros").format(promise_grace_days=int(contract.PROMISE_GRACE_DAYS),
+                                          promise_kept_share=float(contract.PROMISE_KEPT_SHARE)))
     names = []
     for table in STG_TABLES:
         con.execute(f"create or replace view stg_{table} as\n{sql_text(f'stg_{table}')}")

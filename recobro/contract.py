@@ -22,6 +22,12 @@ PRODUCTS = ("credit_card", "personal_loan", "telco", "utility", "bnpl")
 JURISDICTIONS = ("US", "CO", "MX", "UK", "ES")
 CURRENCIES = ("USD", "COP", "MXN", "GBP", "EUR")
 
+# When a promise is kept (docs/TABLES.md): payments effective from its creation date up to
+# due_date + PROMISE_GRACE_DAYS reach PROMISE_KEPT_SHARE of the promised amount. The simulator,
+# the labels, the features, the decisions and the report all read these two numbers.
+PROMISE_GRACE_DAYS = 3
+PROMISE_KEPT_SHARE = 0.95
+
 # Columns holding personal data: they stay in raw_/stg_ tables for the dispatcher and never
 # reach features, MLflow, logs or reports.
 PERSONAL_COLUMNS = frozenset({"phone", "email", "contact_point", "full_name", "name", "address", "notes"})

@@ -12,6 +12,7 @@ import datetime as dt
 import duckdb
 
 from features.build import PAYMENT_POSTING_LAG_DAYS
+from recobro import contract
 from reports import plots
 from reports.monitoring import psi, psi_advice, psi_band
 from reports.queries import has_table, history_relation, run_sql, sql_relation
@@ -70,7 +71,8 @@ def kpi_section(con: duckdb.DuckDBPyConnection, as_of: dt.date, eligible: int | 
     rels, missing = _history(con, as_of, "contacts", "promises", "ledger", "accounts")
     if "ledger" in rels:
         rels["payments"] = sql_relation("visible_payments", rels)
-    params = {"as_of": as_of, "eligible_accounts": eligible, "posting_lag_days": PAYMENT_POSTING_LAG_DAYS}
+    params = {"as_of": as_of, "eligible_accounts": eligible, "posting_lag_days": PAYMENT_POSTING_LAG_DAYS,
+              "promise_grace_days": contract.PROMISE_GRACE_DAYS, "promise_kept_share": contract.PROMISE_KEPT_SHARE}
     out: dict = {
         "available": True,
         "window_start": as_of - dt.timedelta(days=29),

@@ -7,7 +7,7 @@ richer scenario overrides these rather than editing the behaviour code.
 
 from __future__ import annotations
 
-from recobro.contract import CHANNELS, PRODUCTS
+from recobro.contract import CHANNELS, PRODUCTS, PROMISE_GRACE_DAYS  # noqa: F401 (re-exported)
 
 # index order of channels used by every array in the simulator (matches the contract)
 SMS, EMAIL, WHATSAPP, VOICE, AGENT_CALL, LETTER = range(len(CHANNELS))
@@ -91,5 +91,3 @@ VULNERABLE_CONTACT_MULT = 0.5
 POLICY_VERSION = "bau-sim-1"
 
 MAX_POST_LAG_DAYS = 3
-PROMISE_GRACE_DAYS = 3
-KEPT_TOLERANCE = 0.95

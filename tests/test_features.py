@@ -215,6 +215,33 @@ def test_promise_kept_training_set(portfolio):
     assert ids == {"p1", "p2", "p4"}
 
 
+def test_kept_definition_is_read_from_the_contract(portfolio, monkeypatch):
+    """Labels and promise-history features take grace and kept share from recobro.contract alone."""
+    from recobro import contract
+
+    def labels():
+        build.training_set(portfolio, "promise_kept", TRAIN_AS_OF)
+        return dict(portfolio.execute("select promise_id, label from train_promise_kept order by 1").fetchall())
+
+    def kept_broken():
+        a1 = features_at(portfolio, AS_OF)["a1"]
+        return a1["promises_kept"], a1["promises_broken"]
+
+    assert labels() == {"p1": 1, "p2": 0, "p3": 0, "p4": 1}
+    assert kept_broken() == (2, 1)  # p1 and p4 kept, p2 broken (its payment was reversed)
+    # one day of grace: p1's payment on 01-20 comes after its due date 01-18 + 1
+    monkeypatch.setattr(contract, "PROMISE_GRACE_DAYS", 1)
+    build.stg_views(portfolio)
+    assert labels() == {"p1": 0, "p2": 0, "p3": 0, "p4": 1}
+    assert kept_broken() == (1, 2)
+    # paying exactly the promised amount no longer keeps a promise when more than all of it is asked
+    monkeypatch.setattr(contract, "PROMISE_GRACE_DAYS", 3)
+    monkeypatch.setattr(contract, "PROMISE_KEPT_SHARE", 1.01)
+    build.stg_views(portfolio)
+    assert labels() == {"p1": 0, "p2": 0, "p3": 0, "p4": 0}
+    assert kept_broken() == (0, 3)
+
+
 def test_pay_30d_training_set_has_only_matured_labels(portfolio):
     table = build.training_set(portfolio, "pay_30d", TRAIN_AS_OF)
     df = portfolio.execute(f"select * from {table}").df()

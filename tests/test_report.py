@@ -223,6 +223,23 @@ def test_kpis_match_hand_computed_values(report_html):
     assert _row(html, "USD", funnel) == ["4", "5,000.00", "148.00", "3.0%", "448.00", "9.0%", "0.95", "0.0064"]
 
 
+def test_promise_kept_kpi_reads_the_kept_share_from_the_contract(con, monkeypatch):
+    """P4 paid 48 of 50: kept at the contract's 95%, broken if the contract asked for 97%."""
+    from recobro import contract
+    from reports.sections import kpi_section
+
+    load_history(con)
+
+    def voice_kept():
+        rows = kpi_section(con, AS_OF, eligible=None)["promise_kept"]
+        voice = next(r for r in rows if r["channel"] == "voice")
+        return voice["matured_promises"], voice["kept_promises"]
+
+    assert voice_kept() == (2, 2)
+    monkeypatch.setattr(contract, "PROMISE_KEPT_SHARE", 0.97)
+    assert voice_kept() == (2, 1)
+
+
 def test_decisions_and_data_quality_aggregates(report_html):
     _, html = report_html
     assert _row(html, "remind", 'id="decisions"')[:2] == ["sms", "1"]

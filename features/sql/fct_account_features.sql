@@ -3,7 +3,7 @@
 -- (many past as_of per account), so both share one definition.
 -- Point-in-time: every event is filtered against its spine row's as_of ("end of that day, UTC"):
 -- ledger by posted_at < as_of + 1 day and effective_date <= as_of; contacts by started_at;
--- promises by created_at (a promise is kept or broken only once due_date + 3 < as_of);
+-- promises by created_at (a promise is kept or broken only once promise_grace_end(due_date) < as_of);
 -- holds by starts_at; consents by effective_at.
 -- promise_id: the promise the promise-level features describe; the spine's own promise in
 -- training, else the latest open promise (null if none).
@@ -154,7 +154,7 @@ payment_sizes as (
     -- how each payment compares with the instalment: capacity shows in partial vs full payments
     select
         visible_ledger.spine_id,
-        count(*) filter (where visible_ledger.amount >= 0.95 * ledger_stats.instalment) as full_payments,
+        count(*) filter (where covers(visible_ledger.amount, ledger_stats.instalment)) as full_payments,
     from visible_ledger
     inner join ledger_stats
         on ledger_stats.spine_id = visible_ledger.spine_id
@@ -168,7 +168,7 @@ payment_clearing as (
     -- with capacity clears the arrears, one short of money pays part
     select
         spine_id,
-        count(*) filter (where entry_type = 'payment' and paid_so_far >= 0.95 * due_so_far) as clearing_payments,
+        count(*) filter (where entry_type = 'payment' and covers(paid_so_far, due_so_far)) as clearing_payments,
         min(effective_date) filter (where entry_type = 'payment') as first_payment_date,
     from (
         select
@@ -331,7 +331,7 @@ visible_promises as (
         promises.due_date,
         promises.promised_amount,
         promises.created_at >= spine.since_90d as is_recent,
-        promises.due_date + 3 < spine.as_of as is_matured,
+        promise_grace_end(promises.due_date) < spine.as_of as is_matured,
         promises.due_date < spine.as_of as is_past_due_date,
     from spine
     inner join promises
@@ -361,13 +361,13 @@ promise_outcomes as (
     select
         visible_promises.*,
         visible_promises.is_matured
-            and coalesce(promise_paid.paid_amount, 0) >= 0.95 * visible_promises.promised_amount as is_kept,
+            and covers(coalesce(promise_paid.paid_amount, 0), visible_promises.promised_amount) as is_kept,
         visible_promises.is_matured
-            and coalesce(promise_paid.paid_amount, 0) < 0.95 * visible_promises.promised_amount as is_broken,
+            and not covers(coalesce(promise_paid.paid_amount, 0), visible_promises.promised_amount) as is_broken,
         -- due date passed and not (yet) paid in full: a promise made in the grace days after it
         -- still knows the last one was missed
         visible_promises.is_past_due_date
-            and coalesce(promise_paid.paid_so_far, 0) < 0.95 * visible_promises.promised_amount as is_unpaid_at_due,
+            and not covers(coalesce(promise_paid.paid_so_far, 0), visible_promises.promised_amount) as is_unpaid_at_due,
     from visible_promises
     left join promise_paid
         on promise_paid.promise_id = visible_promises.promise_id
@@ -382,7 +382,7 @@ promise_stats as (
         count(*) filter (where is_kept) as promises_kept,
         count(*) filter (where is_broken) as promises_broken,
         count(*) filter (where is_unpaid_at_due) as promises_unpaid_at_due,
-        max(due_date + 3) filter (where is_broken) as last_broken_grace_end,
+        max(promise_grace_end(due_date)) filter (where is_broken) as last_broken_grace_end,
         max(due_date) filter (where not is_matured) as open_promise_due_date,
         arg_max(promise_id, created_at) filter (where not is_matured) as open_promise_id,
     from promise_outcomes

@@ -1,5 +1,5 @@
 -- int_promise_payments: one row per promise × payment that falls in the promise's window
--- (effective_date between created_at::date and due_date + 3 days of grace), see docs/TABLES.md.
+-- (effective_date between created_at::date and promise_grace_end(due_date)), see docs/TABLES.md.
 -- Visibility (posted_at, reversal times) is applied by the reader at its own as_of, so
 -- fct_account_features (promise history) and label_promise_kept share this one definition.
 with
@@ -27,7 +27,7 @@ final as (
     inner join payments
         on payments.account_id = promises.account_id
         and payments.effective_date >= cast(promises.created_at as date)
-        and payments.effective_date <= promises.due_date + 3
+        and payments.effective_date <= promise_grace_end(promises.due_date)
 )
 
 select * from final

@@ -1,8 +1,8 @@
 -- label_promise_kept: one row per promise created on or before $as_of whose grace has ended
--- and whose payments have had time to post (due_date + 3 + $posting_lag_days < $as_of), so the
+-- and whose payments have had time to post (promise_grace_end(due_date) + $posting_lag_days < $as_of), so the
 -- label has matured: a payment effective on the last day of grace may post days later.
--- label = 1 when payments with effective_date between created_at::date and due_date + 3,
--- known at $as_of (posted before its end, not reversed by then), reach 95% of promised_amount.
+-- label = 1 when payments with effective_date between created_at::date and promise_grace_end(due_date),
+-- known at $as_of (posted before its end, not reversed by then), cover promised_amount (macros.sql).
 -- feature_as_of = the day before the promise was made, so the promise's own day never leaks
 -- into its features.
 with
@@ -18,7 +18,7 @@ promise_payments as (
 matured_promises as (
     select * from promises
     where created_at < timezone('UTC', cast($as_of as date) + interval 1 day)
-        and due_date + 3 + $posting_lag_days < cast($as_of as date)
+        and promise_grace_end(due_date) + $posting_lag_days < cast($as_of as date)
 ),
 
 paid as (
@@ -36,7 +36,7 @@ final as (
         matured_promises.account_id,
         cast(matured_promises.created_at as date) - 1 as feature_as_of,
         cast(
-            coalesce(paid.paid_amount, 0) >= 0.95 * matured_promises.promised_amount as integer
+            covers(coalesce(paid.paid_amount, 0), matured_promises.promised_amount) as integer
         ) as label,
     from matured_promises
     left join paid

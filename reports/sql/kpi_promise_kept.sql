@@ -1,9 +1,9 @@
--- promise-kept rate over promises whose grace period (due_date + 3 days) ended in the 30 days
+-- promise-kept rate over promises whose grace period (due_date + $promise_grace_days) ended in the 30 days
 -- that end $posting_lag_days before as_of: a payment made on the last day of grace can post that
 -- many days later, so a younger promise would be counted broken before its payment arrives (the
 -- training labels wait the same, features.build.PAYMENT_POSTING_LAG_DAYS). Kept (docs/TABLES.md):
--- visible, unreversed payments with effective_date between created_at::date and due_date + 3
--- reach 95% of promised_amount.
+-- visible, unreversed payments with effective_date between created_at::date and due_date + $promise_grace_days
+-- reach $promise_kept_share of promised_amount (recobro.contract).
 with params as (
     select
         cast($as_of as date) - $posting_lag_days as grace_end_date,
@@ -23,19 +23,19 @@ matured as (
     select promises.*
     from promises, params
     where promises.created_at < params.window_end
-      and promises.due_date + 3 <= params.grace_end_date
-      and promises.due_date + 3 >= params.grace_start_date
+      and promises.due_date + $promise_grace_days <= params.grace_end_date
+      and promises.due_date + $promise_grace_days >= params.grace_start_date
 ),
 
 paid as (
     select
         matured.promise_id,
         matured.channel,
-        coalesce(sum(payments.amount), 0) >= 0.95 * any_value(matured.promised_amount) as is_kept,
+        coalesce(sum(payments.amount), 0) >= $promise_kept_share * any_value(matured.promised_amount) as is_kept,
     from matured
     left join payments
         on payments.account_id = matured.account_id
-        and payments.effective_date between cast(matured.created_at as date) and matured.due_date + 3
+        and payments.effective_date between cast(matured.created_at as date) and matured.due_date + $promise_grace_days
     group by matured.promise_id, matured.channel
 ),
 
