@@ -23,11 +23,11 @@ METRICS = ("auc", "log_loss", "brier", "ece", "mean_p")
 
 def card_data(con, settings, as_of, truth_dir, target: str) -> dict:
     """Everything one card shows, as plain numbers and strings (also written as JSON next to the card)."""
-    from models.baseline import LogisticBaseline, RulesBaseline
-    from models.evaluate import classification_metrics, reliability_table
+    from models.baseline import RulesBaseline
+    from models.evaluate import reliability_table
     from models.inventory import inventory_record
     from models.policy import forbidden_columns
-    from models.train import out_of_time_split, read_training_set
+    from models.promotion import back_test
     from models.truth import (account_features_at, pay_distilled, pay_truth, promise_distilled, promise_truth,
                               truth_as_of)
 
@@ -35,13 +35,12 @@ def card_data(con, settings, as_of, truth_dir, target: str) -> dict:
     model, version = load_champion(settings, name)
     mv = version_by_alias(name, "champion")
     features = list(model.feature_names_)
-    df, _ = read_training_set(con, target, as_of, features)
-    fit_df, eval_df = out_of_time_split(df)
-    models = {"model": model,
-              "logistic_regression": LogisticBaseline(features=features).fit(fit_df, fit_df["label"]),
-              "rules_baseline": RulesBaseline().fit(fit_df, fit_df["label"])}
-    y = eval_df["label"].to_numpy()
-    scores = {k: m.predict_proba(eval_df)[:, 1] for k, m in models.items()}
+    # the champion's out-of-time back-test, as the promotion gate runs it, plus a logistic regression
+    bt = back_test(con, as_of, target, model, logistic_regression=True)
+    fit_df, eval_df = bt["fit_df"], bt["eval_df"]
+    shown = {"challenger": "model"}  # the card's name for the champion it describes
+    models = {shown.get(k, k): m for k, m in bt["models"].items()}
+    scores = {shown.get(k, k): p for k, p in bt["scores"].items()}
     data = {
         "name": name, "version": version, "run_id": mv.run_id, "target": target, "as_of": str(as_of),
         "inventory": inventory_record(target, features),
@@ -49,8 +48,8 @@ def card_data(con, settings, as_of, truth_dir, target: str) -> dict:
         "rows": {"fit": int(len(fit_df)), "out_of_time": int(len(eval_df)),
                  "out_of_time_from": str(pd.Timestamp(eval_df["as_of"].min()).date()),
                  "out_of_time_to": str(pd.Timestamp(eval_df["as_of"].max()).date())},
-        "metrics": {k: classification_metrics(y, p) for k, p in scores.items()},
-        "reliability": reliability_table(y, scores["model"]).to_dict(orient="records"),
+        "metrics": {shown.get(k, k): m for k, m in bt["metrics"].items()},
+        "reliability": reliability_table(eval_df["label"].to_numpy(), scores["model"]).to_dict(orient="records"),
         "forbidden_features": forbidden_columns(features),
     }
     if target == "promise_kept":

@@ -87,12 +87,14 @@ def _compare(label: str, mine: dict, theirs: dict, min_auc_gain: float) -> list[
     ]
 
 
-def back_test(con, as_of, target: str, challenger, champion=None) -> dict:
-    """Out-of-time metrics of challenger, champion and rules baseline on the same rows.
+def back_test(con, as_of, target: str, challenger, champion=None, *, logistic_regression: bool = False) -> dict:
+    """Out-of-time metrics of challenger, champion and rules baseline on the same rows; with
+    `logistic_regression`, also of a logistic regression on the challenger's features, fit on the
+    same earlier rows (the model card's baseline).
 
-    Returns {"fit_df", "eval_df", "scores": {model: p}, "metrics": {model: metrics}}.
+    Returns {"fit_df", "eval_df", "models": {name: fitted model}, "scores": {name: p}, "metrics": {name: metrics}}.
     """
-    from models.baseline import RulesBaseline
+    from models.baseline import LogisticBaseline, RulesBaseline
     from models.evaluate import classification_metrics
     from models.train import out_of_time_split, read_training_set
 
@@ -100,11 +102,14 @@ def back_test(con, as_of, target: str, challenger, champion=None) -> dict:
     features = list(dict.fromkeys(f for m in models.values() for f in m.feature_names_))
     df, _ = read_training_set(con, target, as_of, features)
     fit_df, eval_df = out_of_time_split(df)
+    if logistic_regression:
+        models["logistic_regression"] = LogisticBaseline(features=list(challenger.feature_names_)).fit(
+            fit_df, fit_df["label"])
     models["rules_baseline"] = RulesBaseline().fit(fit_df, fit_df["label"])
     y = eval_df["label"].to_numpy()
     scores = {k: m.predict_proba(eval_df)[:, 1] for k, m in models.items()}
     metrics = {k: classification_metrics(y, p) for k, p in scores.items()}
-    return {"fit_df": fit_df, "eval_df": eval_df, "scores": scores, "metrics": metrics}
+    return {"fit_df": fit_df, "eval_df": eval_df, "models": models, "scores": scores, "metrics": metrics}
 
 
 def promote_challenger(con, settings, name: str, as_of, *, allow_psi_investigate: bool = False,
