@@ -87,6 +87,21 @@ def inbound_contact(reason: np.ndarray, u_channel: np.ndarray, u_promise: np.nda
     return channel, promised
 
 
+def promise_amount(past_due: np.ndarray, capacity: np.ndarray, self_service: np.ndarray, u_ask: np.ndarray,
+                   u_call: np.ndarray, u_self: np.ndarray) -> np.ndarray:
+    """Promised amount in local cents, from three uniforms per promise.
+
+    A self-service debtor chooses what they can: 60-100% of capacity, at most the past-due amount.
+    An agent (or voice flow) asks for the whole past-due amount; a debtor short of it agrees anyway
+    half the time (u_ask < 0.5) and otherwise offers 50-100% of capacity. Rounded up to a whole unit,
+    at least 1 and at most the past due.
+    """
+    asked = np.where((capacity >= past_due) | (u_ask < 0.5), past_due, capacity * (0.5 + 0.5 * u_call))
+    chosen = np.minimum(past_due, capacity * (0.6 + 0.4 * u_self))
+    amount = np.ceil(np.where(self_service, chosen, asked) / 100) * 100
+    return np.clip(amount, 100, past_due).astype(np.int64)
+
+
 def keep_probability(reason: np.ndarray, promised: np.ndarray, capacity: np.ndarray,
                      self_service: np.ndarray, broken_before: np.ndarray, payday_in_window: np.ndarray,
                      noise: np.ndarray) -> np.ndarray:

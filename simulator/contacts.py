@@ -91,11 +91,7 @@ class ContactSteps:
             return
         self_service = channel == PCHANNEL["self_service"]
         past_due, cap = self.past_due[a], self.world.accounts.capacity[a]
-        # agents ask for the whole past-due amount and short debtors often agree anyway
-        asked = np.where((cap >= past_due) | (rng.random(n) < 0.5), past_due, cap * rng.uniform(0.5, 1.0, n))
-        chosen = np.minimum(past_due, cap * rng.uniform(0.6, 1.0, n))
-        amount = np.ceil(np.where(self_service, chosen, asked) / 100) * 100
-        amount = np.clip(amount, 100, past_due).astype(np.int64)
+        amount = B.promise_amount(past_due, cap, self_service, rng.random(n), rng.random(n), rng.random(n))
         due = d + np.where(self_service, rng.integers(2, 15, n), rng.integers(3, 11, n))
         country = self.country[a]
         payday_in_window = (self.payday_cum[country, due] - self.payday_cum[country, d]) > 0

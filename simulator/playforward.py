@@ -40,6 +40,8 @@ STREAMS = ("engage", "outcome", "opt", "promise", "click", "amount", "due", "kee
            "sched", "pay", "full", "plan")
 # debtors who get in touch on their own; drawn after the keep noise, so the streams above keep their values
 INBOUND_STREAMS = ("inbound", "inbound_channel", "inbound_promise")
+# whether a debtor short of the past due agrees to an agent's ask for all of it; drawn last, likewise
+ASK_STREAMS = ("ask",)
 
 
 @dataclass
@@ -140,7 +142,8 @@ class _Forward:
         rng = np.random.default_rng([self.seed, t])
         luck = {name: rng.random(self.n) for name in STREAMS}
         luck["noise"] = rng.normal(0.0, P.KEEP_NOISE_SD, self.n)
-        return luck | {name: rng.random(self.n) for name in INBOUND_STREAMS}
+        luck |= {name: rng.random(self.n) for name in INBOUND_STREAMS}
+        return luck | {name: rng.random(self.n) for name in ASK_STREAMS}
 
     def _eligible(self, d: int) -> np.ndarray:
         """Live, past due, no contact-blocking hold and no promise pending: who may be contacted today."""
@@ -282,9 +285,8 @@ class _Forward:
         if len(a) == 0:
             return
         past_due, cap = self.past_due[a], self.world.accounts.capacity[a]
-        share = 0.6 + 0.4 * u["amount"][a]
-        wanted = np.minimum(past_due, cap * share) if self_service else np.where(cap >= past_due, past_due, cap * share)
-        amount = np.clip(np.ceil(wanted / 100) * 100, 100, past_due).astype(np.int64)
+        amount = B.promise_amount(past_due, cap, np.full(len(a), self_service), u["ask"][a], u["amount"][a],
+                                  u["amount"][a])
         due = d + (2 + np.floor(u["due"][a] * 13) if self_service else 3 + np.floor(u["due"][a] * 8)).astype(np.int64)
         window = self.payday[self.country[a], d + 1:].cumsum(axis=1)
         payday = window[np.arange(len(a)), np.minimum(due - d - 1, window.shape[1] - 1)] > 0

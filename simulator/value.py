@@ -49,6 +49,7 @@ PAY_NOW = (0.45, 0.10)  # P(pay on the spot | clicked): others, disputer / won't
 SELF_SERVICE = (0.35, 0.70)  # P(self-service promise | clicked, not paid on the spot)
 PROMISE_PARTIAL = 0.35  # P(a broken promise still pays part) ...
 PROMISE_PARTIAL_SHARE = 0.5  # ... of this mean share (uniform 20-80%)
+ASKED_FULL = 0.5  # P(a debtor short of the past due agrees to an agent's ask for all of it)
 CALL_DUE = np.arange(3, 11)  # promise due day after a call: d + 3 .. d + 10
 SELF_SERVICE_DUE = np.arange(2, 15)  # self-service promise: d + 2 .. d + 14
 # outcome split by the second uniform v, per channel: P(failed or bounced), P(clicked | engaged, not failed)
@@ -169,11 +170,16 @@ def outcome_money(reason: np.ndarray, days_unpaid: np.ndarray, past_due: np.ndar
     now = np.where(cap >= pd_, pd_, np.minimum(pd_, np.maximum(0.75 * cap, 100.0)))
     out["pay_now"] = play(1.0, now=now)
     cum_payday = np.cumsum(pay_days[:, 1:], axis=1)
-    for name, self_service, dues in (("self_service", True, SELF_SERVICE_DUE), ("call_promise", False, CALL_DUE)):
-        wanted = np.minimum(pd_, 0.8 * cap) if self_service else np.where(cap >= pd_, pd_, 0.8 * cap)
-        amount = np.clip(np.ceil(wanted / 100.0) * 100.0, 100.0, np.maximum(pd_, 100.0))
+    # promised amounts at the mean uniforms of `behaviour.promise_amount`: a self-service debtor chooses 80% of
+    # capacity (at most the past due); on a call, a debtor short of the past due is asked for all of it and
+    # agrees half the time, else offers 75% of capacity: two equally likely amounts
+    offered = np.where(cap >= pd_, pd_, 0.75 * cap)
+    terms = (("self_service", True, SELF_SERVICE_DUE, ((1.0, np.minimum(pd_, 0.8 * cap)),)),
+             ("call_promise", False, CALL_DUE, ((ASKED_FULL, pd_), (1.0 - ASKED_FULL, offered))))
+    for name, self_service, dues, amounts in terms:
         money, none = np.zeros(n), np.zeros(n)
-        for k in dues:
+        for (weight, wanted), k in ((w, k) for w in amounts for k in dues):
+            amount = np.clip(np.ceil(wanted / 100.0) * 100.0, 100.0, np.maximum(pd_, 100.0))
             # a payday among days 1..k; with a rate, P(at least one) = 1 - prod(1 - rate)
             if payday is not None:
                 in_window = (cum_payday[:, k - 1] > 0).astype(float)
@@ -186,7 +192,7 @@ def outcome_money(reason: np.ndarray, days_unpaid: np.ndarray, past_due: np.ndar
             # paid on a uniform day in 1..k; the window runs through due + grace, own payments resume after
             day = (k + 2) // 2
             m, z = play(1.0, promise=(day, amount, keep, p_paid, share, k + P.PROMISE_GRACE_DAYS + 1))
-            money, none = money + m, none + z
+            money, none = money + weight * m, none + weight * z
         out[name] = (money / len(dues), none / len(dues))
     return out
 

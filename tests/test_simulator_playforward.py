@@ -133,3 +133,28 @@ def test_an_inbound_phone_conversation_starts_the_call_cooldown_but_counts_towar
     found = book.check(date(2026, 11, 3), np.array([0]), us, np.array([P.VOICE]), np.array([12 * 60]),
                        np.ones((1, 6), dtype=bool), flags)
     assert [rule for _, rule, _, _ in found] == ["call_cooldown"]
+
+
+def test_promises_are_made_on_the_history_terms(world, monkeypatch):
+    """The play-forward draws promised amounts as the history does (`behaviour.promise_amount`): a debtor
+    short of the past due who promises on a call promises all of it about half the time, as agents ask."""
+    from simulator import behaviour as B
+
+    seen = []
+    real = B.promise_amount
+
+    def spy(past_due, capacity, self_service, *uniforms):
+        amount = real(past_due, capacity, self_service, *uniforms)
+        seen.append(pd.DataFrame({"past_due": past_due, "capacity": capacity, "self_service": self_service,
+                                  "amount": amount}))
+        return amount
+
+    monkeypatch.setattr(B, "promise_amount", spy)
+    for seed in range(3):
+        play_forward(*world, POLICIES["bau"], days=30, seed=seed)
+    made = pd.concat(seen, ignore_index=True)
+    short_call = made[~made["self_service"] & (made["capacity"] < made["past_due"])]
+    assert len(short_call) > 50
+    assert 0.35 < (short_call["amount"] == short_call["past_due"]).mean() < 0.65
+    own = made[made["self_service"]]
+    assert len(own) > 0 and (own["amount"] <= own["past_due"]).all()
