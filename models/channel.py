@@ -25,9 +25,11 @@ deviation further towards the arm's population-average deviation (`arm_means_`):
 per-channel average effect, 1 the fitted per-account one.
 
 `learner='response'` (default): uplift_c(x) = theta_c x P(engaged | contacted on c, x). Measured
-against the simulator's truth, the residual learner's per-account channel differences were noise
-(its choices captured 0.40 of the oracle's truth-scored gain, below "SMS whenever allowed" at 0.51)
-while most of the oracle's gain comes from knowing which channel each debtor engages with. Engagement
+against the simulator's truth as it then stood, the residual learner's per-account channel differences
+were noise (its choices captured 0.40 of the oracle's truth-scored gain, below "SMS whenever allowed"
+at 0.51) while most of the oracle's gain came from knowing which channel each debtor engages with.
+(Since the truth took the history's promise terms it also prizes agent calls to debtors short of the
+past due, which logs under BAU's follow-up contacts do not show: see benchmarks/bench_channel.py.) Engagement
 (answered, opened, clicked, replied) is logged on every contact, so a pooled LightGBM classifier
 (channel as a categorical, plus that channel's own 90-day response rate and attempts) learns it with
 far less noise than a payment outcome; what one engagement is worth in paid share, theta_c, is one
