@@ -67,7 +67,8 @@ def oracle_values(state, account: np.ndarray) -> np.ndarray:
     fx = np.array([P.FX[c] for c in P.COUNTRIES])[w.customers.country[cust]]
     fx_eff = channel_effects(w.customers.reason[cust], w.customers.affinity[cust], w.customers.evening[cust],
                              state.fatigue[cust], state.dpd[account] - 1, state.past_due[account],
-                             w.accounts.capacity[account], fx, state.allowed[cust])
+                             w.accounts.capacity[account], fx, state.allowed[cust],
+                             can_disclose=state.sim.can_disclose(account))
     return fx_eff["value_usd"]
 
 

@@ -178,7 +178,7 @@ class _Simulation(ContactSteps):
     def _pay_plans(self, d: int) -> None:
         on_plan = (self.plan_start <= d) & (d < self.plan_end) & ((d - self.plan_start) % 30 == 0)
         idx = np.flatnonzero(on_plan & self._live(d) & (self.promise_until < d) & ~self.book.paid_today)
-        idx = idx[self.rng.random(len(idx)) < 0.85]
+        idx = idx[self.rng.random(len(idx)) < P.PLAN_DEBIT]
         cap = self.world.accounts.capacity[idx]
         amount = np.maximum(np.round(cap * self.rng.uniform(0.6, 1.0, len(idx)), -2), 100).astype(np.int64)
         self._sync(self.book.pay(idx, d, amount, lag=None, method="direct_debit"), d)

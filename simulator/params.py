@@ -55,6 +55,8 @@ RESPONSE_MULT = (1.3, 1.0, 0.8, 0.6, 0.35, 1.0)
 P_PROMISE_ON_RPC = (0.55, 0.60, 0.45, 0.10, 0.30, 0.40)
 # share of right-party calls without a promise in which a hardship debtor discloses hardship (-> plan)
 P_DISCLOSE_ON_RPC = 0.25
+# share of a hardship plan's monthly direct debits that go through (each 60-100% of capacity)
+PLAN_DEBIT = 0.85
 # daily probability a past-due debtor gets in touch on their own (inbound call or message)
 P_INBOUND = (0.004, 0.003, 0.002, 0.001, 0.0003, 0.0)
 INBOUND_CALL_SHARE = 0.6  # inbound contacts that are calls to an agent; the rest are WhatsApp messages

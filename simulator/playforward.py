@@ -40,8 +40,9 @@ STREAMS = ("engage", "outcome", "opt", "promise", "click", "amount", "due", "kee
            "sched", "pay", "full", "plan")
 # debtors who get in touch on their own; drawn after the keep noise, so the streams above keep their values
 INBOUND_STREAMS = ("inbound", "inbound_channel", "inbound_promise")
-# whether a debtor short of the past due agrees to an agent's ask for all of it; drawn last, likewise
-ASK_STREAMS = ("ask",)
+# whether a debtor short of the past due agrees to an agent's ask for all of it; then whether a hardship
+# debtor reached on a call discloses hardship, and the plan's length: drawn last, likewise
+ASK_STREAMS = ("ask", "disclose", "plan_length")
 
 
 @dataclass
@@ -132,7 +133,7 @@ class _Forward:
         self.cured = np.zeros(self.n, dtype=bool)
         self.paid_any = np.zeros(self.n, dtype=bool)
         self.tot = dict(contacts=0, cost_usd=0.0, complaints=0, opt_outs=0, promises=0, promises_kept=0,
-                        inbound=0, inbound_promises=0, inbound_promises_kept=0)
+                        inbound=0, inbound_promises=0, inbound_promises_kept=0, disclosures=0)
         self.viol: list[dict] = []
         self.memo: dict = {}
 
@@ -146,9 +147,14 @@ class _Forward:
         return luck | {name: rng.random(self.n) for name in ASK_STREAMS}
 
     def _eligible(self, d: int) -> np.ndarray:
-        """Live, past due, no contact-blocking hold and no promise pending: who may be contacted today."""
+        """Live, past due, no contact-blocking hold (nor a plan disclosed since) and no promise pending:
+        who may be contacted today."""
         return (self.active & (self.balance > 0) & (self.past_due > 0) & ~self.contact_block
-                & (self.promise_until < d))
+                & ~self._disclosed_plan(d) & (self.promise_until < d))
+
+    def _disclosed_plan(self, d: int) -> np.ndarray:
+        """Per account: a hardship plan disclosed during the play-forward covers day d."""
+        return (self.plan_start >= self.world.days) & (self.plan_start <= d) & (d < self.plan_end)
 
     def _pay(self, idx: np.ndarray, amount: np.ndarray) -> None:
         amount = np.minimum(amount.astype(np.int64), self.balance[idx])
@@ -173,6 +179,7 @@ class _Forward:
         cust = self.cust[a.account]
         flags = {k: self.flags[k][a.account] for k in self.flags} | {
             "paid": self.balance[a.account] <= 0, "promise_pending": self.promise_until[a.account] >= self.d}
+        flags["hardship_plan"] = flags["hardship_plan"] | self._disclosed_plan(self.d)[a.account]
         found = self.rules.check(on, cust, self.country[a.account], a.channel, a.minute, self.allowed, flags)
         count = np.zeros(len(a.account), dtype=np.int64)
         for mask, rule, pack, version in found:
@@ -214,7 +221,7 @@ class _Forward:
         in_plan = (self.plan_start >= 0) & (self.plan_start <= d) & (d < self.plan_end)
         live = self.active & (self.balance > 0)
         plan = np.flatnonzero(in_plan & ((d - self.plan_start) % 30 == 0) & live & (self.promise_until < d)
-                              & ~self.paid_today & (u["plan"] < 0.85))
+                              & ~self.paid_today & (u["plan"] < P.PLAN_DEBIT))
         cap = self.world.accounts.capacity[plan]
         self._pay(plan, np.maximum(np.round(cap * (0.6 + 0.4 * u["share"][plan]), -2), 100))
         idx = np.flatnonzero(live & (self.past_due > 0) & ~self.pay_block & (self.promise_until < d)
@@ -245,6 +252,7 @@ class _Forward:
         promised = (out == OUT["rpc"]) & (u["promise"][idx] < np.asarray(P.P_PROMISE_ON_RPC)[reason])
         out[promised] = OUT["promise"]
         self._outcome = out
+        self._disclose(idx[(out == OUT["rpc"]) & (u["disclose"][idx] < P.P_DISCLOSE_ON_RPC)], u, d)
         usd = np.asarray(P.CHANNEL_COST_USD)[ch]
         usd = np.where((ch == P.AGENT_CALL) & ~np.isin(out, CONNECTED), P.AGENT_ATTEMPT_COST_USD, usd)
         self.tot["contacts"] += len(idx)
@@ -267,6 +275,18 @@ class _Forward:
         self_service = clicked & ~pay_now & (u["click"][idx] < 0.8)
         self._promise(np.unique(idx[promised]), False, u, d)
         self._promise(np.unique(idx[self_service]), True, u, d)
+
+    def can_disclose(self, account: np.ndarray) -> np.ndarray:
+        """Per account: a hardship debtor with no hardship plan yet, who may disclose hardship on a call."""
+        return np.isin(self.reason[account], [P.TEMPORARY, P.CHRONIC]) & (self.plan_start[account] < 0)
+
+    def _disclose(self, a: np.ndarray, u: dict[str, np.ndarray], d: int) -> None:
+        """Hardship disclosed on a call, as in the history: a hardship plan from tomorrow (60-119 days)
+        pauses contact and own payments; its monthly direct debit starts tomorrow."""
+        a = np.unique(a[self.can_disclose(a)])
+        self.plan_start[a] = d + 1
+        self.plan_end[a] = d + 1 + 60 + np.floor(u["plan_length"][a] * 60).astype(np.int64)
+        self.tot["disclosures"] += len(a)
 
     def _inbound(self, u: dict[str, np.ndarray], d: int) -> None:
         """Debtors who get in touch themselves (after today's policy contacts, as in the history)."""

@@ -93,7 +93,7 @@ def oracle(state: DayState) -> Actions:
     reachable = state.allowed[cust] & state.sim.reachable[cust]
     fx_eff = channel_effects(w.customers.reason[cust], w.customers.affinity[cust], w.customers.evening[cust],
                              state.fatigue[cust], state.dpd[idx] - 1, state.past_due[idx], w.accounts.capacity[idx],
-                             fx, reachable)
+                             fx, reachable, can_disclose=state.sim.can_disclose(idx))
     value = np.where(reachable, fx_eff["value_usd"], -np.inf)
     if state.vulnerable.any():  # vulnerable customers only through trained agents
         vul = state.vulnerable[idx]

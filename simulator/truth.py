@@ -25,8 +25,6 @@ NOISE_NODES = 24
 #: 32 runs cost about 10 s for 20k accounts (about 0.3 s each), so it is on by default.
 BAU_RUNS = 32
 BAU_GROUPS = 4
-#: share of hardship-plan direct debits that go through (as in history._pay_plans and playforward)
-PLAN_DEBIT = 0.85
 
 
 def truth_customers(world: World, customers: pd.DataFrame) -> pd.DataFrame:
@@ -99,7 +97,8 @@ def truth_accounts(world: World, history: History, accounts: pd.DataFrame, holds
                               np.where(s["oldest"] >= 0, days_unpaid + 1, 0), s["past_due"], a.capacity, fx,
                               reachable & live[:, None], payday=payday, broken=s["broken"],
                               resolved=s["resolved"], next_due=next_due,
-                              instalment=np.minimum(a.instalment, s["balance"] - s["past_due"]))
+                              instalment=np.minimum(a.instalment, s["balance"] - s["past_due"]),
+                              can_disclose=None if holds is None else can_disclose(world, holds))
     survive = np.divide(1.0 - effects["p_pay"], (1.0 - effects["p_pay_base"])[:, None],
                         out=np.ones_like(effects["p_pay"]), where=effects["p_pay_base"][:, None] < 1.0)
     for k, ch in enumerate(CHANNELS):
@@ -120,6 +119,12 @@ def truth_accounts(world: World, history: History, accounts: pd.DataFrame, holds
         for q in range(BAU_GROUPS):
             frame[f"bau_paid_q{q + 1}"] = paid[q].astype(np.int64)
     return frame
+
+
+def can_disclose(world: World, holds) -> np.ndarray:
+    """Per account: a hardship debtor with no hardship plan so far, who may disclose hardship on a call."""
+    plan_start, _ = account_interval(holds, len(world.accounts.customer), "hardship_plan")
+    return np.isin(world.customers.reason[world.accounts.customer], [P.TEMPORARY, P.CHRONIC]) & (plan_start < 0)
 
 
 def p_pay_no_contact(world: World, history: History, holds, payday: np.ndarray) -> np.ndarray:
@@ -152,7 +157,7 @@ def p_pay_no_contact(world: World, history: History, holds, payday: np.ndarray) 
         debit = in_plan & ((d - plan_start) % 30 == 0) & free
         own = owing & ~pay_block & free & ~in_plan
         h = B.payment_hazard(reason, np.where(oldest >= 0, d - oldest, 0), payday[:, t], zero, s["resolved"])
-        survive *= 1.0 - np.where(debit, PLAN_DEBIT, np.where(own, h, 0.0))
+        survive *= 1.0 - np.where(debit, P.PLAN_DEBIT, np.where(own, h, 0.0))
     return 1.0 - survive
 
 

@@ -18,6 +18,9 @@ shares them) over `HORIZON` days starting on the contact day, account by account
   integrated over the unobservable noise), kept payment or a 35% chance of a partial one; while
   the promise window is open (through due + grace) the debtor does not pay on their own, so the
   displaced self-payments are lost, and self-payment resumes afterwards on what is left;
+- hardship disclosed on an answered call without a promise (P_DISCLOSE_ON_RPC, hardship debtors with no
+  plan yet): a hardship plan whose first direct debit comes the next day and which pauses contact and
+  own payments for longer than the horizon;
 - self-payment: each day the remaining past-due amount is paid with the day's hazard, in full
   with P_FULL x min(1, capacity / past due), else 20-70% of it; expected money is tracked as
   past_due x (1 - prod(1 - hazard x expected share paid)).
@@ -49,6 +52,7 @@ PAY_NOW = (0.45, 0.10)  # P(pay on the spot | clicked): others, disputer / won't
 SELF_SERVICE = (0.35, 0.70)  # P(self-service promise | clicked, not paid on the spot)
 PROMISE_PARTIAL = 0.35  # P(a broken promise still pays part) ...
 PROMISE_PARTIAL_SHARE = 0.5  # ... of this mean share (uniform 20-80%)
+PLAN_DEBIT_SHARE = 0.8  # mean hardship-plan direct debit as a share of capacity (uniform 60-100%)
 ASKED_FULL = 0.5  # P(a debtor short of the past due agrees to an agent's ask for all of it)
 CALL_DUE = np.arange(3, 11)  # promise due day after a call: d + 3 .. d + 10
 SELF_SERVICE_DUE = np.arange(2, 15)  # self-service promise: d + 2 .. d + 14
@@ -194,12 +198,23 @@ def outcome_money(reason: np.ndarray, days_unpaid: np.ndarray, past_due: np.ndar
             m, z = play(1.0, promise=(day, amount, keep, p_paid, share, k + P.PROMISE_GRACE_DAYS + 1))
             money, none = money + weight * m, none + weight * z
         out[name] = (money / len(dues), none / len(dues))
+    # hardship disclosed on a call: a plan from the next day, whose first direct debit (60-100% of capacity,
+    # P.PLAN_DEBIT of them go through) comes that day; contact and own payments pause for the plan's 60+
+    # days, past the horizon (here from the contact day itself, one day early)
+    out["disclose"] = play(1.0, promise=(1, PLAN_DEBIT_SHARE * cap, P.PLAN_DEBIT, P.PLAN_DEBIT, P.PLAN_DEBIT, HORIZON))
     return out
 
 
-def outcome_probabilities(engage: np.ndarray, reason: np.ndarray, fatigue: np.ndarray) -> dict[str, np.ndarray]:
-    """(n, 6) probability of each outcome path of `outcome_money` per channel (the rest: no effect)."""
+def outcome_probabilities(engage: np.ndarray, reason: np.ndarray, fatigue: np.ndarray,
+                          can_disclose: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """(n, 6) probability of each outcome path of `outcome_money` per channel (the rest: no effect).
+
+    `can_disclose` (n,) marks the debtors who would disclose hardship on an answered call without a
+    promise (P_DISCLOSE_ON_RPC): hardship reasons with no hardship plan yet; by default every hardship debtor.
+    """
     n = len(reason)
+    if can_disclose is None:
+        can_disclose = np.isin(reason, [P.TEMPORARY, P.CHRONIC])
     ch = np.arange(6)[None, :]
     # opt-outs and complaints replace any outcome that reached the debtor, except letters
     q = np.clip(B.opt_out_probability(fatigue, reason) + B.complaint_probability(fatigue, reason), 0.0, 1.0)
@@ -213,24 +228,28 @@ def outcome_probabilities(engage: np.ndarray, reason: np.ndarray, fatigue: np.nd
     pay_now = clicked * np.where(reluctant, PAY_NOW[1], PAY_NOW[0])
     self_service = clicked * np.where(reluctant, SELF_SERVICE[1], SELF_SERVICE[0])
     call_promise = np.where(is_call, reached * np.asarray(P.P_PROMISE_ON_RPC)[reason][:, None], 0.0)
-    engaged = reached - pay_now - self_service - call_promise
+    disclose = np.where(is_call & np.asarray(can_disclose, dtype=bool)[:, None],
+                        (reached - call_promise) * P.P_DISCLOSE_ON_RPC, 0.0)
+    engaged = reached - pay_now - self_service - call_promise - disclose
     delivered = np.where(is_call, 0.0, (1.0 - engage) * (1.0 - fail) * (1.0 - q))
     delivered = np.where(ch == P.LETTER, 1.0 - fail, delivered) * np.ones((n, 1))
     engaged = np.where(ch == P.LETTER, 0.0, engaged)
     return {"delivered": delivered, "engaged": engaged, "pay_now": pay_now, "self_service": self_service,
-            "call_promise": call_promise, "answered": np.where(is_call, answered, 0.0) * np.ones((n, 1))}
+            "call_promise": call_promise, "disclose": disclose,
+            "answered": np.where(is_call, answered, 0.0) * np.ones((n, 1))}
 
 
 def channel_effects(reason: np.ndarray, affinity: np.ndarray, evening: np.ndarray, fatigue: np.ndarray,
                     days_unpaid: np.ndarray, past_due: np.ndarray, capacity: np.ndarray, fx: np.ndarray,
                     reachable: np.ndarray, payday: np.ndarray | None = None, broken: np.ndarray | None = None,
                     resolved: np.ndarray | None = None, next_due: np.ndarray | None = None,
-                    instalment: np.ndarray | None = None) -> dict[str, np.ndarray]:
+                    instalment: np.ndarray | None = None, can_disclose: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Per account and channel (n, 6): engagement, P(pay within HORIZON), extra money and value net of cost.
 
     `affinity` and `reachable` are (n, 6); amounts are local cents; `fx` is local units per USD;
     `days_unpaid` counts from the oldest unpaid due day to the contact day. `payday` (n, >= HORIZON),
     bool from the contact day on, is optional: without it the country's mean payday rate is used.
+    `can_disclose` (n,): see `outcome_probabilities` (callers that know past hardship plans pass it).
     Returns engage, p_pay (contacted), p_pay_base (not contacted), p_extra = p_pay - p_pay_base,
     money_usd (expected extra money recovered), value_usd (money_usd - expected cost) and the send
     hour, the better of BEST_HOURS for engagement. Stale contact data gets no engagement and no
@@ -252,12 +271,12 @@ def channel_effects(reason: np.ndarray, affinity: np.ndarray, evening: np.ndarra
     live = reachable & ~stale[:, None]
     engage = np.where(live, engage, 0.0)
     money = outcome_money(reason, days_unpaid, past_due, capacity, fx, payday, broken, resolved, next_due, instalment)
-    prob = outcome_probabilities(engage, reason, np.asarray(fatigue, dtype=float))
+    prob = outcome_probabilities(engage, reason, np.asarray(fatigue, dtype=float), can_disclose)
     base_money, base_none = money["none"]
     extra = np.zeros((n, 6))
     p_none = np.zeros((n, 6))
     untouched = np.ones((n, 6))
-    for name in ("delivered", "engaged", "pay_now", "self_service", "call_promise"):
+    for name in ("delivered", "engaged", "pay_now", "self_service", "call_promise", "disclose"):
         m, z = money[name]
         extra += prob[name] * (m - base_money)[:, None]
         p_none += prob[name] * z[:, None]

@@ -158,3 +158,25 @@ def test_promises_are_made_on_the_history_terms(world, monkeypatch):
     assert 0.35 < (short_call["amount"] == short_call["past_due"]).mean() < 0.65
     own = made[made["self_service"]]
     assert len(own) > 0 and (own["amount"] <= own["past_due"]).all()
+
+
+def test_hardship_is_disclosed_on_calls_as_in_the_history(world):
+    """An answered call without a promise sometimes ends in a hardship plan, as in the history: the plan
+    pauses contact, so no policy contact reaches that account again within the play-forward."""
+    w, holds, history = world
+    disclosed_last_30 = (history.disclosures["day"].astype(np.int64) >= w.days - 30).sum()
+    assert disclosed_last_30 > 5
+    seen = []
+
+    def bau_watching(state):
+        actions = POLICIES["bau"](state)
+        seen.append((state.day, state.sim._disclosed_plan(state.sim.d)[actions.account].sum(),
+                     state.eligible[state.sim.plan_start >= w.days].sum()))
+        return actions
+
+    runs = [play_forward(*world, bau_watching if s == 0 else POLICIES["bau"], days=30, seed=s).summary
+            for s in range(4)]
+    per_run = np.mean([r["disclosures"] for r in runs])
+    # compliant BAU sends about a third fewer contacts than the history's BAU did
+    assert 0.3 * disclosed_last_30 < per_run < 1.6 * disclosed_last_30
+    assert all(contacted == 0 and eligible == 0 for _, contacted, eligible in seen)
