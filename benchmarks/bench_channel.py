@@ -25,17 +25,18 @@ Simulates a portfolio, ingests it, builds `train_channel_response`, fits the IPW
 The default size is 20,000 accounts: at 3,000 the training set is too small for six per-channel
 effects of a few points each, and the captured share moves by tens of points between seeds.
 Measured on the default scenario, seed 5, play seeds 11-13, with the truth on the history's promise
-terms (an agent asks a debtor short of the past due for all of it; `behaviour.promise_amount`):
-the default response learner (`models.channel`, uplift = theta_c x P(engaged | c, x)) gets
-ev_captured 0.29 (realised share 0.64); the one-line "SMS whenever allowed" rule 0.28 (0.65); the
-unweighted ablation 0.26 (0.71); the naive "who answers" model 0.49 (0.11: it pays for agent calls
-that BAU's follow-ups make worth little). The truth now values an agent call to a debtor short of the
-past due highly (a promise for all of it, often broken but with a part paid), so the oracle sends
-about 30% of its one-off contacts by agent call; in the logs, where BAU keeps contacting after
-the decision day, an agent call is worth no more than an SMS. With `--ceiling-accounts 100000`
-(card protocol): model 0.28, SMS-first 0.30, a scorer fitted to the truth on the model's features
-0.62 (recession: 0.06, 0.07, 0.63). Before that fix the truth gave the model and the SMS rule an
-ev_captured of 0.51 each, and the fitted-to-truth scorer 0.67.
+terms (an agent asks a debtor short of the past due for all of it; `behaviour.promise_amount`) and
+its hardship disclosures on calls: the default response learner (`models.channel`, uplift =
+theta_c x P(engaged | c, x)) gets ev_captured 0.28 (realised share 0.63); the one-line "SMS whenever
+allowed" rule 0.28 (0.60); the unweighted ablation 0.25 (0.67); the naive "who answers" model 0.49
+(0.10: it pays for agent calls that BAU's follow-ups make worth little). The truth values an agent
+call to a hardship debtor highly (a promise for the whole past due, often broken but with a part
+paid, or a disclosed plan's direct debit), so the oracle sends about 30% of its one-off contacts by
+agent call; in the logs, where BAU keeps contacting after the decision day, an agent call is worth
+no more than an SMS. With `--ceiling-accounts 100000` (card protocol): model 0.29, SMS-first 0.31,
+a scorer fitted to the truth on the model's features 0.61 (recession: 0.13, 0.14, 0.61). Before the
+truth followed those terms it gave the model and the SMS rule an ev_captured of 0.51 each, and the
+fitted-to-truth scorer 0.67.
 """
 
 from __future__ import annotations
