@@ -87,6 +87,12 @@ def inbound_contact(reason: np.ndarray, u_channel: np.ndarray, u_promise: np.nda
     return channel, promised
 
 
+def can_disclose(reason: np.ndarray, plan_start: np.ndarray) -> np.ndarray:
+    """Mask of the debtors who may disclose hardship on an answered call without a promise (then with
+    P_DISCLOSE_ON_RPC): a hardship reason and no hardship plan so far (`plan_start` < 0)."""
+    return np.isin(reason, [P.TEMPORARY, P.CHRONIC]) & (np.asarray(plan_start) < 0)
+
+
 def promise_amount(past_due: np.ndarray, capacity: np.ndarray, self_service: np.ndarray, u_ask: np.ndarray,
                    u_call: np.ndarray, u_self: np.ndarray) -> np.ndarray:
     """Promised amount in local cents, from three uniforms per promise.

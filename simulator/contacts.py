@@ -76,7 +76,7 @@ class ContactSteps:
 
     def _disclose(self, d: int, a: np.ndarray, minute: np.ndarray) -> None:
         """Hardship disclosed on a call: a hardship plan (a hold) starts tomorrow and pauses contact."""
-        a = a[np.isin(self.reason[a], [P.TEMPORARY, P.CHRONIC]) & (self.plan_start[a] < 0)]
+        a = a[B.can_disclose(self.reason[a], self.plan_start[a])]
         if len(a) == 0:
             return
         end = d + 1 + self.rng.integers(60, 120, len(a))

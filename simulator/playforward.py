@@ -278,7 +278,7 @@ class _Forward:
 
     def can_disclose(self, account: np.ndarray) -> np.ndarray:
         """Per account: a hardship debtor with no hardship plan yet, who may disclose hardship on a call."""
-        return np.isin(self.reason[account], [P.TEMPORARY, P.CHRONIC]) & (self.plan_start[account] < 0)
+        return B.can_disclose(self.reason[account], self.plan_start[account])
 
     def _disclose(self, a: np.ndarray, u: dict[str, np.ndarray], d: int) -> None:
         """Hardship disclosed on a call, as in the history: a hardship plan from tomorrow (60-119 days)

@@ -98,7 +98,8 @@ def truth_accounts(world: World, history: History, accounts: pd.DataFrame, holds
                               reachable & live[:, None], payday=payday, broken=s["broken"],
                               resolved=s["resolved"], next_due=next_due,
                               instalment=np.minimum(a.instalment, s["balance"] - s["past_due"]),
-                              can_disclose=None if holds is None else can_disclose(world, holds))
+                              can_disclose=None if holds is None else B.can_disclose(
+                                  reason, account_interval(holds, len(reason), "hardship_plan")[0]))
     survive = np.divide(1.0 - effects["p_pay"], (1.0 - effects["p_pay_base"])[:, None],
                         out=np.ones_like(effects["p_pay"]), where=effects["p_pay_base"][:, None] < 1.0)
     for k, ch in enumerate(CHANNELS):
@@ -119,12 +120,6 @@ def truth_accounts(world: World, history: History, accounts: pd.DataFrame, holds
         for q in range(BAU_GROUPS):
             frame[f"bau_paid_q{q + 1}"] = paid[q].astype(np.int64)
     return frame
-
-
-def can_disclose(world: World, holds) -> np.ndarray:
-    """Per account: a hardship debtor with no hardship plan so far, who may disclose hardship on a call."""
-    plan_start, _ = account_interval(holds, len(world.accounts.customer), "hardship_plan")
-    return np.isin(world.customers.reason[world.accounts.customer], [P.TEMPORARY, P.CHRONIC]) & (plan_start < 0)
 
 
 def p_pay_no_contact(world: World, history: History, holds, payday: np.ndarray) -> np.ndarray:

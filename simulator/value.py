@@ -214,7 +214,7 @@ def outcome_probabilities(engage: np.ndarray, reason: np.ndarray, fatigue: np.nd
     """
     n = len(reason)
     if can_disclose is None:
-        can_disclose = np.isin(reason, [P.TEMPORARY, P.CHRONIC])
+        can_disclose = B.can_disclose(reason, np.full(n, -1))
     ch = np.arange(6)[None, :]
     # opt-outs and complaints replace any outcome that reached the debtor, except letters
     q = np.clip(B.opt_out_probability(fatigue, reason) + B.complaint_probability(fatigue, reason), 0.0, 1.0)
