@@ -52,7 +52,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--days", type=int, default=180)
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--play-seeds", default="11,12,13")
-    parser.add_argument("--learner", default="response", choices=("response", "residual", "t"))
+    parser.add_argument("--learner", default="path", choices=("path", "response", "residual", "t"))
     parser.add_argument("--scenario", default="default")
     parser.add_argument("--empirical", action="store_true")
     parser.add_argument("--train-rows", type=int, default=1_000_000, help="training-time rows (0: skip)")

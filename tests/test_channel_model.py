@@ -176,11 +176,13 @@ def test_channel_swap_harness_is_consistent(played):
     assert (played["violations"] == 0).all()
 
 
-def test_model_channel_choice_beats_random_and_spends_less_than_bau(played):
-    """Minimum functionality of the channel choice: better realised net than random channels, and
-    cheaper than BAU's mix (the model nets each channel's cost against its uplift)."""
+def test_model_channel_choice_beats_random_and_bau_net_of_its_cost(played):
+    """Minimum functionality of the channel choice: better realised net (recovered minus contact cost)
+    than random channels and than BAU's own mix on the same contacts. The path learner sends more
+    agent calls than BAU, so it spends more: the extra recoveries must pay for them."""
     assert played.loc["model", "net_usd"] > played.loc["random", "net_usd"]
-    assert played.loc["model", "contact_cost_usd"] < played.loc["bau", "contact_cost_usd"]
+    assert played.loc["model", "net_usd"] > played.loc["bau", "net_usd"]
+    assert played.loc["model", "ev_gain_usd"] > 0
 
 
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
@@ -258,7 +260,7 @@ def test_train_registers_scores_and_gates_the_channel_model(portfolio, settings)
 def test_heterogeneity_shrinks_per_account_effects_towards_the_channel_average(portfolio):
     """heterogeneity=1 is the fitted per-account model; 0 leaves one effect per channel (the same for every
     account away from the [0, 1] clip); 0.5 halves the spread around it. (A channel whose contacts never
-    engage - letters - has one effect for everybody under the default response learner.)"""
+    engage - letters - brings nothing through its own path under the default path learner.)"""
     m, s = portfolio["model"], portfolio["scoring"].head(400)
     default = m.heterogeneity
     try:

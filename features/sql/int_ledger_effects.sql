@@ -44,6 +44,7 @@ final as (
         ledger.amount,
         ledger.currency,
         ledger.reverses_entry_id,
+        ledger.payment_method,
         target.entry_type as reversed_entry_type,
         case
             when ledger.entry_type = 'reversal' then -coalesce(target.base_effect, 0)

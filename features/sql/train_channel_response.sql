@@ -5,6 +5,12 @@
 -- payments with effective_date in [decision_date, decision_date + 29], known at $as_of
 -- (posted by then and not reversed by then). The simulator plays contacts before payments
 -- within a day, so a payment on the decision day can follow the contact.
+-- direct_paid_30d is the money the contact's own path brought in those 30 days, the part a contact
+-- causes that later contacts cannot take credit for: payments toward a promise booked on the contact
+-- (a call's promise, or a self-service one after a click), a payment link paid on the spot after a
+-- click, and the direct debits of a hardship plan disclosed on an answered call (its hold starts
+-- within two days). Business as usual does not contact an account while a promise or a plan runs,
+-- so this money is read without follow-up contacts mixed in.
 -- Eligible = the logged policy could have contacted: open balance, something past due, no open
 -- promise, no contact-blocking hold that day (every hold kind except vulnerability).
 with
@@ -26,6 +32,96 @@ payments as (
     select * from int_ledger_effects
     where entry_type = 'payment'
         and known_unreversed(posted_at, reversal_posted_at, reversal_effective_date, $as_of)
+),
+
+contacts as (
+    -- one row per contact: when it started and how it ended
+    select
+        contact_id,
+        min(started_at) as started_at,
+        bool_or(outcome = 'promise') as promised,
+        bool_or(outcome = 'clicked') as clicked,
+        bool_or(outcome = 'rpc') as answered,
+    from stg_contacts
+    group by contact_id
+),
+
+decision_contacts as (
+    select
+        decisions.account_id,
+        decisions.decision_date,
+        contacts.started_at,
+        contacts.promised,
+        contacts.clicked,
+        contacts.answered,
+    from decisions
+    inner join contacts
+        on contacts.contact_id = decisions.contact_id
+),
+
+promise_path as (
+    select
+        decision_contacts.account_id,
+        decision_contacts.decision_date,
+        sum(promise_payments.amount) as paid_amount,
+    from decision_contacts
+    inner join stg_promises as promises
+        on promises.account_id = decision_contacts.account_id
+        and promises.created_at >= decision_contacts.started_at
+        and promises.created_at < decision_contacts.started_at + interval 1 day
+    inner join int_promise_payments as promise_payments
+        on promise_payments.promise_id = promises.promise_id
+        and promise_payments.effective_date <= decision_contacts.decision_date + 29
+        and known_unreversed(promise_payments.posted_at, promise_payments.reversal_posted_at,
+                             promise_payments.reversal_effective_date, $as_of)
+    where decision_contacts.promised or decision_contacts.clicked
+    group by all
+),
+
+link_path as (
+    select
+        decision_contacts.account_id,
+        decision_contacts.decision_date,
+        sum(payments.amount) as paid_amount,
+    from decision_contacts
+    inner join payments
+        on payments.account_id = decision_contacts.account_id
+        and payments.payment_method = 'payment_link'
+        and payments.effective_date between cast(decision_contacts.started_at as date) - 1
+            and cast(decision_contacts.started_at as date) + 1
+    where decision_contacts.clicked
+    group by all
+),
+
+plan_path as (
+    select
+        decision_contacts.account_id,
+        decision_contacts.decision_date,
+        sum(payments.amount) as paid_amount,
+    from decision_contacts
+    inner join stg_holds as plans
+        on plans.account_id = decision_contacts.account_id
+        and plans.kind = 'hardship_plan'
+        and cast(plans.starts_at as date) between cast(decision_contacts.started_at as date)
+            and cast(decision_contacts.started_at as date) + 2
+    inner join payments
+        on payments.account_id = decision_contacts.account_id
+        and payments.effective_date >= cast(plans.starts_at as date)
+        and payments.effective_date <= decision_contacts.decision_date + 29
+    where decision_contacts.answered
+    group by all
+),
+
+direct_paths as (
+    select account_id, decision_date, sum(paid_amount) as paid_amount
+    from (
+        select * from promise_path
+        union all
+        select * from link_path
+        union all
+        select * from plan_path
+    ) as paths
+    group by all
 ),
 
 blocked as (
@@ -71,6 +167,9 @@ final as (
         cast(coalesce(paid.paid_amount_30d, 0) > 0 as integer) as paid_30d,
         least(1.0, cast(coalesce(paid.paid_amount_30d, 0) as double)
             / cast(features.past_due_amount as double)) as paid_share_30d,
+        cast(coalesce(direct_paths.paid_amount, 0) as double) as direct_paid_30d,
+        least(1.0, cast(coalesce(direct_paths.paid_amount, 0) as double)
+            / cast(features.past_due_amount as double)) as direct_share_30d,
         features.* exclude (account_id, as_of, customer_id, currency, balance, past_due_amount),
     from decisions
     inner join features
@@ -79,6 +178,9 @@ final as (
     left join paid
         on paid.account_id = decisions.account_id
         and paid.decision_date = decisions.decision_date
+    left join direct_paths
+        on direct_paths.account_id = decisions.account_id
+        and direct_paths.decision_date = decisions.decision_date
     anti join blocked
         on blocked.account_id = decisions.account_id
         and blocked.decision_date = decisions.decision_date
