@@ -24,10 +24,11 @@ channel's noise is largest (the winner's curse). `heterogeneity` (0..1) shrinks 
 deviation further towards the arm's population-average deviation (`arm_means_`): 0 keeps only the
 per-channel average effect, 1 the fitted per-account one.
 
-`learner='path'` (default): uplift_c(x) = P(engaged | contacted on c, x) x V_c(x), where V_c(x) is
-the share of the past-due amount one engaged contact on c brings through its own path within 30
-days: the payments toward a promise booked on it, a payment link paid on the spot, a hardship
-plan's direct debits after a disclosure (`train_channel_response.direct_share_30d`). Business as
+`learner='path'` (default): uplift_c(x) = P(engaged | contacted on c, x) x V_c(x) x (1 - mu_0(x)),
+where V_c(x) is the share of the past-due amount one engaged contact on c brings through its own
+path within 30 days: the payments toward a promise booked on it, a payment link paid on the spot, a
+hardship plan's direct debits after a disclosure (`train_channel_response.direct_share_30d`), and
+mu_0 the no-contact outcome (money the debtor would have paid anyway is not the contact's). Business as
 usual never contacts while a promise or plan runs, so that money is read without follow-ups mixed
 in. The 30-day outcome the other learners use credits each contact with what BAU's follow-up
 contacts brought after it, and that hides what the truth values most: an answered agent call to a
@@ -286,9 +287,11 @@ class ChannelResponseModel:
         engaged logged contacts (channel as a categorical, plus its own 90-day response history),
         weighted like the arms (IPW on the logged propensity), so it describes the whole eligible
         population. A channel none of whose contacts engage (letters) brings nothing by this path.
+        The path's money is incremental only where the debtor would not have paid within 30 days anyway,
+        so `predict_outcomes` scales it by 1 - the no-contact outcome (the residual learner's 'none' arm).
         Left out: the nudge an engaged contact gives the debtor's own payments (short-lived, and in the
-        logs inseparable from the follow-ups) and the own payments a promise displaces (mostly paid
-        after its window, within the 30 days).
+        logs inseparable from the follow-ups; a 3- or 7-day own-payment model of engaged against
+        unengaged contacts added nothing on the simulator's truth).
         """
         import lightgbm as lgb
 
@@ -305,7 +308,8 @@ class ChannelResponseModel:
         self.path_model_ = lgb.train(params, data, num_boost_round=self.response_estimators)
         # each channel's population-average effect, the point `heterogeneity` < 1 shrinks towards
         p, v = self._engagement(X, M), self._path_values(X, M)
-        self.response_means_ = {c: float(np.average(p[c] * v[c])) for c in p}
+        kept = 1.0 - self._arm_outcomes(M, heterogeneity=1.0)["none"]
+        self.response_means_ = {c: float(np.average(p[c] * v[c] * kept)) for c in p}
 
     def _path_values(self, X: pd.DataFrame, M: pd.DataFrame) -> dict:
         """V_c(x): share of the past due one engaged contact on c brings through its own path (0 for
@@ -384,7 +388,9 @@ class ChannelResponseModel:
         path = self._path_values(X, M) if getattr(self, "path_model_", None) is not None else None
         for c in p:
             # path: the effect P(engaged) x V; response: theta x P(engaged), whose spread is scaled
-            effect = p[c] * path[c] if path is not None else p[c]
+            # the path's money counts only in the share of cases it would not have come within 30 days
+            # anyway: 1 - the no-contact outcome
+            effect = p[c] * path[c] * (1.0 - none) if path is not None else p[c]
             if h != 1.0:
                 effect = self.response_means_[c] + h * (effect - self.response_means_[c])
             out[c] = np.clip(none + (effect if path is not None else self.theta_[c] * effect), 0.0, 1.0)

@@ -122,10 +122,11 @@ def test_path_learner_finds_the_channel_the_business_as_usual_outcome_hides():
     response = fit_channel_model(logs, learner="response", **params)
     grid = pd.DataFrame({"short": [1.0, 0.0], "noise": [0.0, 0.0]})
     up = path.uplift(grid)
-    # P(engaged) x V: 0.25 x 0.6 for a short debtor's agent call, 0.3 x 0.1 for an SMS
-    assert up.loc[0, "agent_call"] == pytest.approx(0.15, abs=0.02)
-    assert up.loc[0, "sms"] == pytest.approx(0.03, abs=0.01)
-    assert up.loc[1, "agent_call"] == pytest.approx(0.0125, abs=0.01)
+    # P(engaged) x V x (1 - paid anyway): 0.25 x 0.6 x 0.8 for a short debtor's agent call, 0.3 x 0.1 x 0.8
+    # for an SMS; 0.25 x 0.05 x 0.5 for the other debtor's agent call
+    assert up.loc[0, "agent_call"] == pytest.approx(0.12, abs=0.015)
+    assert up.loc[0, "sms"] == pytest.approx(0.024, abs=0.008)
+    assert up.loc[1, "agent_call"] == pytest.approx(0.00625, abs=0.006)
     stake, costs = np.full(2, 100.0), {"sms": 0.5, "agent_call": 2.0}
     assert list(path.best_channel(grid, stake, costs)) == ["agent_call", "sms"]
     # the 30-day outcome shows no arm effect, so the response learner cannot tell the two debtors apart
