@@ -27,7 +27,7 @@ effects of a few points each, and the captured share moves by tens of points bet
 Measured on the default scenario, seed 5, play seeds 11-13 (truth on the history's promise terms and
 hardship disclosures): the default path learner (`models.channel`, uplift = P(engaged | c, x) x what an
 engaged contact's own path pays x (1 - the no-contact outcome)) gets ev_captured 0.58 and a realised
-share of 0.38; the response learner (uplift = theta_c x P(engaged | c, x), `--learner response`) 0.28
+share of 0.36; the response learner (uplift = theta_c x P(engaged | c, x), `--learner response`) 0.28
 and 0.63; the one-line "SMS whenever allowed" rule 0.28 and 0.60; the naive "who answers" model 0.49
 and 0.10. The two measures disagree on agent calls. The truth values one isolated contact and prizes
 an answered agent call to a hardship debtor (a promise for the whole past due, or a disclosed plan's

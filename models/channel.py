@@ -290,8 +290,8 @@ class ChannelResponseModel:
         The path's money is incremental only where the debtor would not have paid within 30 days anyway,
         so `predict_outcomes` scales it by 1 - the no-contact outcome (the residual learner's 'none' arm).
         Left out: the nudge an engaged contact gives the debtor's own payments (short-lived, and in the
-        logs inseparable from the follow-ups; a 3- or 7-day own-payment model of engaged against
-        unengaged contacts added nothing on the simulator's truth).
+        logs inseparable from the follow-ups; in an exploratory check, not a repo command, a 3- or 7-day
+        own-payment model of engaged against unengaged contacts added nothing on the simulator's truth).
         """
         import lightgbm as lgb
 
@@ -311,22 +311,9 @@ class ChannelResponseModel:
         kept = 1.0 - self._arm_outcomes(M, heterogeneity=1.0)["none"]
         self.response_means_ = {c: float(np.average(p[c] * v[c] * kept)) for c in p}
 
-    def _path_values(self, X: pd.DataFrame, M: pd.DataFrame) -> dict:
-        """V_c(x): share of the past due one engaged contact on c brings through its own path (0 for
-        channels that never engage)."""
-        out = {}
-        for c in self.models_:
-            if c == "none":
-                continue
-            if c in self.response_channels_:
-                code = np.full(len(X), list(self.arms).index(c))
-                out[c] = self.path_model_.predict(self._response_matrix(X, M, code))
-            else:
-                out[c] = np.zeros(len(X))
-        return out
-
-    def _engagement(self, X: pd.DataFrame, M: pd.DataFrame | None = None) -> dict:
-        """P(engaged | contacted on c, x) per channel with a model (1 for channels that never engage)."""
+    def _per_channel(self, model, X: pd.DataFrame, M: pd.DataFrame | None, default: float) -> dict:
+        """`model`'s prediction per contact channel on the pooled (features, channel) matrix; `default`
+        for the channels whose contacts never engage."""
         M = as_matrix(X, self.feature_names_) if M is None else M
         out = {}
         for c in self.models_:
@@ -334,10 +321,19 @@ class ChannelResponseModel:
                 continue
             if c in self.response_channels_:
                 code = np.full(len(X), list(self.arms).index(c))
-                out[c] = self.response_model_.predict(self._response_matrix(X, M, code))
+                out[c] = model.predict(self._response_matrix(X, M, code))
             else:
-                out[c] = np.ones(len(X))
+                out[c] = np.full(len(X), default)
         return out
+
+    def _path_values(self, X: pd.DataFrame, M: pd.DataFrame) -> dict:
+        """V_c(x): share of the past due one engaged contact on c brings through its own path (0 for
+        channels that never engage)."""
+        return self._per_channel(self.path_model_, X, M, 0.0)
+
+    def _engagement(self, X: pd.DataFrame, M: pd.DataFrame | None = None) -> dict:
+        """P(engaged | contacted on c, x) per channel with a model (1 for channels that never engage)."""
+        return self._per_channel(self.response_model_, X, M, 1.0)
 
     def _clip_weights(self, weights: np.ndarray, arm: np.ndarray) -> np.ndarray:
         """Cap each arm's weights at `max_weight` x its median, then normalise to mean 1 in the arm."""
@@ -445,14 +441,12 @@ def fit_channel_model(frame: pd.DataFrame, target: str = "paid_share_30d", **par
     if "none" not in set(model.arms):
         frame = frame[frame["arm"] != "none"]
         arm = frame["arm"]
-    response = direct = None
+    response = None
     if model.learner in ("response", "path"):
         column = "engaged" if "engaged" in frame else "responded"  # engaged: also 'opened'
         response = frame[column].astype("float64").fillna(0.0)
-    if model.learner == "path":
-        direct = frame["direct_share_30d"].astype("float64").fillna(0.0)
     return model.fit(frame, frame[target].astype(float), arm, frame["propensity"],
-                     sample_weight=frame["none_sample_weight"], response=response, direct=direct)
+                     sample_weight=frame["none_sample_weight"], response=response)
 
 
 def score_channels(features: pd.DataFrame, model: ChannelResponseModel, costs: pd.DataFrame,

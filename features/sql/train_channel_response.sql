@@ -59,11 +59,13 @@ decision_contacts as (
         on contacts.contact_id = decisions.contact_id
 ),
 
+-- the three paths: one row per payment a path claims (account x decision day x entry)
 promise_path as (
     select
         decision_contacts.account_id,
         decision_contacts.decision_date,
-        sum(promise_payments.amount) as paid_amount,
+        payments.entry_id,
+        payments.amount,
     from decision_contacts
     inner join stg_promises as promises
         on promises.account_id = decision_contacts.account_id
@@ -71,18 +73,18 @@ promise_path as (
         and promises.created_at < decision_contacts.started_at + interval 1 day
     inner join int_promise_payments as promise_payments
         on promise_payments.promise_id = promises.promise_id
-        and promise_payments.effective_date <= decision_contacts.decision_date + 29
-        and known_unreversed(promise_payments.posted_at, promise_payments.reversal_posted_at,
-                             promise_payments.reversal_effective_date, $as_of)
+    inner join payments
+        on payments.entry_id = promise_payments.entry_id
+        and payments.effective_date <= decision_contacts.decision_date + 29
     where decision_contacts.promised or decision_contacts.clicked
-    group by all
 ),
 
 link_path as (
     select
         decision_contacts.account_id,
         decision_contacts.decision_date,
-        sum(payments.amount) as paid_amount,
+        payments.entry_id,
+        payments.amount,
     from decision_contacts
     inner join payments
         on payments.account_id = decision_contacts.account_id
@@ -90,14 +92,14 @@ link_path as (
         and payments.effective_date between cast(decision_contacts.started_at as date) - 1
             and cast(decision_contacts.started_at as date) + 1
     where decision_contacts.clicked
-    group by all
 ),
 
 plan_path as (
     select
         decision_contacts.account_id,
         decision_contacts.decision_date,
-        sum(payments.amount) as paid_amount,
+        payments.entry_id,
+        payments.amount,
     from decision_contacts
     inner join stg_holds as plans
         on plans.account_id = decision_contacts.account_id
@@ -109,16 +111,16 @@ plan_path as (
         and payments.effective_date >= cast(plans.starts_at as date)
         and payments.effective_date <= decision_contacts.decision_date + 29
     where decision_contacts.answered
-    group by all
 ),
 
 direct_paths as (
-    select account_id, decision_date, sum(paid_amount) as paid_amount
+    -- `union` keeps one row per payment: a payment two paths claim counts once
+    select account_id, decision_date, sum(amount) as paid_amount
     from (
         select * from promise_path
-        union all
+        union
         select * from link_path
-        union all
+        union
         select * from plan_path
     ) as paths
     group by all
