@@ -1,4 +1,5 @@
-"""The history loop's contact steps: BAU outbound contacts, inbound contacts, promises, disclosures.
+"""The history loop's contact steps: BAU outbound contacts (inside the rule packs), inbound contacts,
+promises, disclosures.
 
 A mixin of `history._Simulation` (kept apart so each module reads in one sitting); the
 methods read and write the simulation's state arrays directly.
@@ -6,12 +7,15 @@ methods read and write the simulation's state arrays directly.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import numpy as np
 
 from recobro.contract import CONSENT_STATUSES, PROMISE_CHANNELS
 from simulator import behaviour as B
 from simulator import params as P
 from simulator import policy
+from simulator.holds import BLOCKS_CONTACT
 
 OUT = policy.OUTCOME
 ENGAGED = np.array([OUT["opened"], OUT["clicked"], OUT["replied"], OUT["rpc"], OUT["promise"]])
@@ -33,6 +37,8 @@ class ContactSteps:
         idx, cust, dpd = idx[contacted], cust[contacted], dpd[contacted]
         channel, propensity = channel[contacted], propensity[contacted]
         minute = policy.draw_local_minute(rng, channel)
+        sent, minute = self._within_rules(d, idx, channel, minute)
+        idx, cust, dpd, channel, propensity, minute = (x[sent] for x in (idx, cust, dpd, channel, propensity, minute))
         reason, fatigue = self.reason[idx], self.fatigue[cust]
         p_engage = B.engagement_probability(cus.affinity[cust, channel], reason, minute // 60,
                                             cus.evening[cust], fatigue)
@@ -44,6 +50,7 @@ class ContactSteps:
         self._disclose(d, idx[(outcome == OUT["rpc"]) & (rng.random(len(idx)) < P.P_DISCLOSE_ON_RPC)], minute)
         rows = self.contacts.add(account=idx, day=d, channel=channel, outcome=outcome, propensity=propensity,
                                  minute=minute, band=policy.dpd_band(dpd), inbound=0)
+        self.rules.record(cust, channel, outcome)
         heavy = np.isin(outcome, [OUT["rpc"], OUT["promise"]]) & (self.first_heavy[idx] < 0)
         self.first_heavy[idx[heavy]] = d
         self.fatigue += np.bincount(cust, minlength=self.n_cust)
@@ -73,6 +80,27 @@ class ContactSteps:
         self._promise(d, idx[calls], channel[calls], rows[calls], agent)
         ss = np.flatnonzero(self_service)
         self._promise(d, idx[ss], np.full(len(ss), PCHANNEL["self_service"]), rows[ss], np.full(len(ss), -1))
+
+    def _within_rules(self, d: int, idx: np.ndarray, channel: np.ndarray,
+                      minute: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(sent mask, minute) for the day's drawn contacts: the client's dialer moves each into its pack's
+        hours and drops those the pack forbids today (closed day, holiday, caps, one channel a week, call
+        cool-down, vulnerability), as `simulator.reference.bau` does in the play-forward, so the truth's BAU
+        is the policy that wrote the history. Whether a drawn contact is dropped depends only on the state,
+        so the logged propensity of a sent contact stays P(drawn)."""
+        on = self.world.start + timedelta(days=d)
+        self.rules.new_day(d)
+        win = self.rules.windows(on)[self.country[idx]]
+        open_ = win[:, 0] >= 0
+        minute = np.clip(minute, win[:, 0], win[:, 1])
+        none = np.zeros(len(idx), dtype=bool)  # eligibility already excludes holds, paid accounts, promises
+        flags = {kind: none for kind in BLOCKS_CONTACT} | {
+            "vulnerability": self.vulnerable[d, idx], "paid": none, "promise_pending": none}
+        broken = self.rules.check(on, self.cust[idx], self.country[idx], channel, minute, self.allowed, flags)
+        sent = open_.copy()
+        for mask, *_ in broken:
+            sent &= ~mask
+        return sent, minute
 
     def _disclose(self, d: int, a: np.ndarray, minute: np.ndarray) -> None:
         """Hardship disclosed on a call: a hardship plan (a hold) starts tomorrow and pauses contact."""
@@ -121,6 +149,7 @@ class ContactSteps:
         minute = self.rng.integers(9 * 60, 21 * 60, size=n)
         rows = self.contacts.add(account=idx, day=d, channel=channel, outcome=outcome, propensity=np.nan,
                                  minute=minute, band=policy.dpd_band(d - self.oldest[idx] + 1), inbound=1)
+        self.rules.record(self.cust[idx], channel, outcome, inbound=True)
         heavy = self.first_heavy[idx] < 0
         self.first_heavy[idx[heavy]] = d
         self.nudge[idx] += np.asarray(P.NUDGE_GAIN)[reason]

@@ -19,6 +19,7 @@ from simulator.contacts import ContactSteps
 from simulator.events import EventLog
 from simulator.holds import BLOCKS_CONTACT, BLOCKS_PAYMENT, Holds, account_interval, hold_mask
 from simulator.payments import PaymentBook
+from simulator.rules import RuleBook
 from simulator.world import World
 
 ENTRY = {name: i for i, name in enumerate(ENTRY_TYPES)}
@@ -77,6 +78,7 @@ class _Simulation(ContactSteps):
         self.vulnerable = hold_mask(holds, world, ("vulnerability",))
         self.plan_start, self.plan_end = account_interval(holds, n, "hardship_plan")
         self.dispute_start, self.dispute_end = account_interval(holds, n, "dispute")
+        self.rules = RuleBook(self.n_cust, 0)
         self.payday = B.payday_matrix(world.start, world.days + 40)
         self.payday_cum = np.cumsum(self.payday, axis=1)
         revokers = np.flatnonzero(rng.random(self.n_cust) < 0.015)

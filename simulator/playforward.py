@@ -171,8 +171,7 @@ class _Forward:
         self.cured[done] = True
 
     def _window(self, on: date) -> np.ndarray:
-        win = np.array([self.rules.window(k, on) or (-1, -1) for k in range(len(P.COUNTRIES))])
-        return win[self.country]
+        return self.rules.windows(on)[self.country]
 
     def broken_rules(self, a: Actions, on: date, record: bool) -> np.ndarray:
         """Number of rules each action breaks; with `record`, also logs them as violations."""

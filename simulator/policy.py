@@ -90,7 +90,8 @@ def one_contact_per_customer(customer: np.ndarray, p_contact: np.ndarray,
 
 
 def draw_local_minute(rng: np.random.Generator, channel: np.ndarray) -> np.ndarray:
-    """Minute of the local day each contact starts; a few land outside 08:00-21:00 (BAU is imperfect)."""
+    """Minute of the local day each contact is meant to start; some fall outside 08:00-21:00, and the
+    dialer moves them into the pack's hours (history `_within_rules`, `reference._send_minute`)."""
     minute = np.empty(len(channel), dtype=np.int64)
     groups = (("digital", np.isin(channel, P.DIGITAL), _DIGITAL_HOURS),
               ("call", np.isin(channel, P.CALLS), _CALL_HOURS),

@@ -1,4 +1,5 @@
-"""The active contact rule packs (decisioning/rules/*.yaml) applied to played-forward contacts.
+"""The active contact rule packs (decisioning/rules/*.yaml) applied to simulated contacts: the
+history's dialer drops what they forbid, and the play-forward reports every rule a policy breaks.
 
 `RuleBook.check` names every rule a batch of contacts would break (hours and days in the
 customer's local time, holidays, frequency caps, single channel per week, call cool-down,
@@ -62,6 +63,10 @@ class RuleBook:
         if on in pol.holidays or span is None:
             return None
         return span[0].hour * 60 + span[0].minute, span[1].hour * 60 + span[1].minute
+
+    def windows(self, on: date) -> np.ndarray:
+        """(n_countries, 2) allowed local minutes per country on a date; (-1, -1) where the pack is closed."""
+        return np.array([self.window(k, on) or (-1, -1) for k in range(len(P.COUNTRIES))])
 
     def check(self, on: date, cust: np.ndarray, country: np.ndarray, channel: np.ndarray, minute: np.ndarray,
               allowed: np.ndarray, account_flags: dict[str, np.ndarray]) -> list[tuple[np.ndarray, str, str, str]]:

@@ -75,7 +75,7 @@ def test_features_are_as_of_the_day_before_the_decision(portfolio):
     account_features(con, spine, "work_check")
     check = con.sql("select * from work_check").df().iloc[0]
     for c in ("dpd", "attempts_30d", "payments_90d", "days_since_last_contact"):
-        assert check[c] == row[c] or (pd.isna(check[c]) and pd.isna(row[c])), c
+        assert (pd.isna(check[c]) and pd.isna(row[c])) or check[c] == row[c], c
 
 
 # -- estimator conventions -------------------------------------------------------------------

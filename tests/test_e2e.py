@@ -128,7 +128,13 @@ def test_scores_carry_per_channel_values_and_best_channel(loop):
             select account_id, arg_max(channel, net_value_usd) as top, max(net_value_usd) as top_value
             from work_channel_values where as_of = ? group by account_id""", [AS_OF]).df()
     value_columns = [f"value_{c}_usd" for c in ("sms", "email", "whatsapp", "voice", "agent_call", "letter")]
-    assert scores[value_columns].notna().all().all() and scores["channel_model"].str.contains("/").all()
+    available = [c for c in value_columns if scores[c].notna().any()]
+    # sms, email, voice and agent calls are logged often enough here to learn; an arm with too few logged
+    # decisions (whatsapp, letters in this small portfolio) is unavailable for every account, never chosen
+    assert {"value_sms_usd", "value_email_usd", "value_voice_usd", "value_agent_call_usd"} <= set(available)
+    assert scores[available].notna().all().all() and scores["channel_model"].str.contains("/").all()
+    unavailable = [c.removeprefix("value_").removesuffix("_usd") for c in value_columns if c not in available]
+    assert not scores["best_channel"].isin(unavailable).any()
     merged = scores.merge(longest, on="account_id")
     assert len(merged) == len(scores)
     best = np.where(merged["top_value"] > 0, merged["top"], "none")

@@ -171,6 +171,60 @@ def test_contacts_mostly_in_local_daytime_with_valid_propensities(delivery):
     assert len(inbound) > 0 and (inbound["propensity"] == "").all() and (inbound["action_key"] == "").all()
 
 
+def test_outbound_contacts_keep_to_their_pack_hours_days_and_holidays(delivery):
+    """The client's dialer obeys the rule packs, as the truth's BAU does: every outbound contact starts
+    inside its country's hours, on a day the pack allows, never on a holiday (local time)."""
+    from decisioning import effective_policy, load_rule_packs
+    from simulator.rules import default_rules_dir
+
+    packs = load_rule_packs(default_rules_dir())
+    t = delivery["tables"]
+    c = t["contacts"][t["contacts"]["direction"] == "outbound"].merge(
+        t["customers"][["customer_id", "country", "timezone"]], on="customer_id")
+    assert len(c) > 1000
+    started = pd.to_datetime(c["started_at"])
+    for (country, zone), rows in c.groupby(["country", "timezone"]).groups.items():
+        pol = effective_policy([packs[country]])
+        local = started[rows].dt.tz_convert(zone)
+        for when in local:
+            span = pol.hours[when.weekday()]
+            assert span is not None and when.date() not in pol.holidays, (country, when)
+            assert span[0] <= when.time().replace(second=0) <= span[1], (country, when)
+
+
+def test_history_breaks_no_rule_of_its_pack():
+    """Replayed day by day through the rule book, the history's outbound contacts break no cap,
+    cool-down, one-channel-a-week, consent, hold or vulnerability rule (inbound ones count as the
+    play-forward counts them)."""
+    from datetime import timedelta
+
+    from simulator import simulate_world
+    from simulator.holds import BLOCKS_CONTACT, hold_mask
+    from simulator.rules import RuleBook
+
+    world, holds, history, *_ = simulate_world(3000, 90, seed=4)
+    c = {k: np.asarray(v) for k, v in history.contacts.items()}
+    cust_of, country_of = world.accounts.customer, world.customers.country[world.accounts.customer]
+    flags = {kind: hold_mask(holds, world, (kind,)) for kind in (*BLOCKS_CONTACT, "vulnerability")}
+    everyone = np.ones((len(world.customers), 6), dtype=bool)  # consent: opt-outs are checked apart
+    book, broken = RuleBook(len(world.customers), 0), []
+    for d in range(world.days):
+        book.new_day(d)
+        on = world.start + timedelta(days=d)
+        for inbound in (0, 1):
+            sel = (c["day"] == d) & (c["inbound"] == inbound)
+            a, ch = c["account"][sel].astype(np.int64), c["channel"][sel].astype(np.int64)
+            if not inbound:
+                none = np.zeros(len(a), dtype=bool)
+                day_flags = {k: v[d, a] for k, v in flags.items()} | {"paid": none, "promise_pending": none}
+                found = book.check(on, cust_of[a], country_of[a], ch, c["minute"][sel].astype(np.int64),
+                                   everyone, day_flags)
+                broken += [(rule, int(mask.sum())) for mask, rule, *_ in found]
+            book.record(cust_of[a], ch, c["outcome"][sel].astype(np.int64), inbound=bool(inbound))
+    assert (c["inbound"] == 0).sum() > 5000
+    assert broken == []
+
+
 def test_stale_contact_data_never_reaches_the_debtor(delivery):
     t, truth = delivery["tables"], delivery["truth"]
     stale = set(truth["truth_customers"].query("reason == 'stale_contact'")["customer_id"])
