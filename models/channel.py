@@ -34,7 +34,9 @@ in. The 30-day outcome the other learners use credits each contact with what BAU
 contacts brought after it, and that hides what the truth values most: an answered agent call to a
 debtor short of the past due is a promise for all of it, or a plan. Measured on the simulator's
 truth (seed 0, 20k accounts, the card's one-contact protocol): path 0.46 of the oracle's gain,
-response 0.21, SMS-first 0.28; on the recession scenario, not used to choose it, 0.49 / 0.11 / 0.15.
+SMS-first 0.30; on the recession scenario, not used to choose it, 0.47 / 0.13 (the response learner
+0.21 / 0.11 on the history before its dialer obeyed the rule packs; `python -m benchmarks channel`
+plays it forward at 0.16 ev_captured against path's 0.57).
 See `_fit_path` for what it leaves out.
 
 `learner='response'`: uplift_c(x) = theta_c x P(engaged | contacted on c, x). Measured
