@@ -39,6 +39,7 @@ class RuleBook:
         packs = load_rule_packs(rules_dir or default_rules_dir())
         self.policies = [effective_policy([packs[c]]) for c in P.COUNTRIES]
         self.counts = np.zeros((7, n_customers, 6), dtype=np.int16)  # ring buffer by day % 7
+        self.week = np.zeros((n_customers, 6), dtype=np.int16)  # sum of the ring buffer, kept up to date
         self.last_conversation = np.full(n_customers, -10**6, dtype=np.int64)
         self.day = start_day
 
@@ -49,11 +50,13 @@ class RuleBook:
         ch, out = contacts["channel"].astype(np.int64), contacts["outcome"].astype(np.int64)
         recent = ~inbound & (day >= days - 6)
         np.add.at(self.counts, (day[recent] % 7, cust[recent], ch[recent]), 1)
+        np.add.at(self.week, (cust[recent], ch[recent]), 1)
         talk = np.isin(ch, P.CALLS) & np.isin(out, CONVERSATION)
         np.maximum.at(self.last_conversation, cust[talk], day[talk])
 
     def new_day(self, d: int) -> None:
         self.day = d
+        self.week -= self.counts[d % 7]
         self.counts[d % 7] = 0
 
     def window(self, country: int, on: date) -> tuple[int, int] | None:
@@ -78,49 +81,50 @@ class RuleBook:
         """
         n, d = len(cust), self.day
         out: list[tuple[np.ndarray, str, str, str]] = []
-
-        def add(mask: np.ndarray, rule: str, pack: str, version: str) -> None:
-            if mask.any():
-                out.append((mask, rule, pack, version))
-
-        week = self.counts[:, cust].sum(axis=0)  # (n, 6) contacts in the last 7 days incl. today so far
-        today = self.counts[d % 7][cust]
         before = _earlier_in_batch(cust, channel)  # (n, 6) same-customer rows earlier in this batch
+        used = self.week[cust] + before  # (n, 6) contacts in the last 7 days so far
+        today = self.counts[d % 7][cust] + before  # (n, 6) contacts today so far
+        is_call = np.isin(np.arange(6), P.CALLS)
         for k, pol in enumerate(self.policies):
-            sel = country == k
-            if not sel.any():
+            rows = np.flatnonzero(country == k)  # each pack's rules are worked out on its own rows only
+            if len(rows) == 0:
                 continue
+
+            def add(broken: np.ndarray, rule: str, pack: str, version: str) -> None:
+                if broken.any():
+                    mask = np.zeros(n, dtype=bool)
+                    mask[rows[broken]] = True
+                    out.append((mask, rule, pack, version))
+
+            ch, c, week, day = channel[rows], cust[rows], used[rows], today[rows]
+            every = np.ones(len(rows), dtype=bool)
             win = self.window(k, on)
             if on in pol.holidays:
-                add(sel, "holiday", pol.key, pol.version)
+                add(every, "holiday", pol.key, pol.version)
             elif win is None:
-                add(sel, "hours:closed_day", pol.key, pol.version)
+                add(every, "hours:closed_day", pol.key, pol.version)
             else:
-                add(sel & ((minute < win[0]) | (minute > win[1])), "hours", pol.key, pol.version)
+                add((minute[rows] < win[0]) | (minute[rows] > win[1]), "hours", pol.key, pol.version)
             for group, limits in pol.caps.items():
                 members = np.asarray(GROUPS[group])
-                in_group = np.isin(channel, members)
-                so_far_today = (today[:, members].sum(axis=1) + before[:, members].sum(axis=1))
-                so_far_week = (week[:, members].sum(axis=1) + before[:, members].sum(axis=1))
-                for limit, used in (("per_day", so_far_today), ("per_7d", so_far_week)):
+                in_group = np.isin(np.arange(6), members)[ch]
+                for limit, so_far in (("per_day", day), ("per_7d", week)):
                     if limit in limits:
                         cap, pack, version = limits[limit]
-                        add(sel & in_group & (used >= cap), f"cap:{group}:{limit}", pack, version)
+                        add(in_group & (so_far[:, members].sum(axis=1) >= cap), f"cap:{group}:{limit}", pack, version)
             if pol.single_channel_per_7d:
-                other = (week + before).sum(axis=1) - (week + before)[np.arange(n), channel]
-                add(sel & (other > 0), "single_channel_per_7d", *pol.single_channel_per_7d)
+                other = week.sum(axis=1) - week[np.arange(len(rows)), ch]
+                add(other > 0, "single_channel_per_7d", *pol.single_channel_per_7d)
             cooldown, pack, version = pol.call_cooldown
             if cooldown > 0:
-                recent = d - self.last_conversation[cust] < cooldown
-                add(sel & np.isin(channel, P.CALLS) & recent, "call_cooldown", pack, version)
-            ok = allowed[cust, channel]
-            add(sel & ~ok, "consent", pol.key, pol.version)
+                add(is_call[ch] & (d - self.last_conversation[c] < cooldown), "call_cooldown", pack, version)
+            add(~allowed[c, ch], "consent", pol.key, pol.version)
             for kind in BLOCKS_CONTACT:
-                add(sel & account_flags[kind], f"hold:{kind}", pol.key, pol.version)
-            add(sel & account_flags["vulnerability"] & (channel != P.AGENT_CALL), "hold:vulnerability",
+                add(account_flags[kind][rows], f"hold:{kind}", pol.key, pol.version)
+            add(account_flags["vulnerability"][rows] & (ch != P.AGENT_CALL), "hold:vulnerability",
                 pol.key, pol.version)
-            add(sel & account_flags["paid"], "hold:paid", pol.key, pol.version)
-            add(sel & account_flags["promise_pending"], "hold:promise_pending", pol.key, pol.version)
+            add(account_flags["paid"][rows], "hold:paid", pol.key, pol.version)
+            add(account_flags["promise_pending"][rows], "hold:promise_pending", pol.key, pol.version)
         return out
 
     def record(self, cust: np.ndarray, channel: np.ndarray, outcome: np.ndarray, inbound: bool = False) -> None:
@@ -131,6 +135,7 @@ class RuleBook:
         """
         if not inbound:
             np.add.at(self.counts, (self.day % 7, cust, channel), 1)
+            np.add.at(self.week, (cust, channel), 1)
         talk = np.isin(channel, P.CALLS) & np.isin(outcome, CONVERSATION)
         self.last_conversation[cust[talk]] = self.day
 

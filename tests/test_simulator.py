@@ -223,6 +223,7 @@ def test_history_breaks_no_rule_of_its_pack():
             book.record(cust_of[a], ch, c["outcome"][sel].astype(np.int64), inbound=bool(inbound))
     assert (c["inbound"] == 0).sum() > 5000
     assert broken == []
+    assert (book.week == book.counts.sum(axis=0)).all() and book.week.sum() > 0  # the rolling 7-day sum
 
 
 def test_stale_contact_data_never_reaches_the_debtor(delivery):

@@ -126,7 +126,7 @@ def test_an_inbound_phone_conversation_starts_the_call_cooldown_but_counts_towar
     book = RuleBook(n_customers=1, start_day=0)
     book.new_day(0)
     book.record(np.array([0]), np.array([P.AGENT_CALL]), np.array([OUTCOME["promise"]]), inbound=True)
-    assert book.counts.sum() == 0
+    assert book.counts.sum() == 0 and book.week.sum() == 0
     book.new_day(1)
     us = np.array([P.COUNTRIES.index("US")])
     flags = {k: np.zeros(1, dtype=bool) for k in (*BLOCKS_CONTACT, "vulnerability", "paid", "promise_pending")}
