@@ -89,15 +89,13 @@ class ContactSteps:
         is the policy that wrote the history. Whether a drawn contact is dropped depends only on the state,
         so the logged propensity of a sent contact stays P(drawn)."""
         on = self.world.start + timedelta(days=d)
-        self.rules.new_day(d)
-        win = self.rules.windows(on)[self.country[idx]]
-        open_ = win[:, 0] >= 0
+        win = self.rules.windows(on)[self.country[idx]]  # a closed day's (-1, -1) is reported by `check`
         minute = np.clip(minute, win[:, 0], win[:, 1])
         none = np.zeros(len(idx), dtype=bool)  # eligibility already excludes holds, paid accounts, promises
         flags = {kind: none for kind in BLOCKS_CONTACT} | {
             "vulnerability": self.vulnerable[d, idx], "paid": none, "promise_pending": none}
         broken = self.rules.check(on, self.cust[idx], self.country[idx], channel, minute, self.allowed, flags)
-        sent = open_.copy()
+        sent = np.ones(len(idx), dtype=bool)
         for mask, *_ in broken:
             sent &= ~mask
         return sent, minute

@@ -98,6 +98,7 @@ class _Simulation(ContactSteps):
         self._resolve_disputes(d)
         self._revoke_consents(d)
         self._sync(self.book.reverse_due(d), d)
+        self.rules.new_day(d)
         self._contact(d)
         self._inbound(d)
         self._sync(self.book.pay_scheduled(d), d)
