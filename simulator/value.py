@@ -119,35 +119,55 @@ def outcome_money(reason: np.ndarray, days_unpaid: np.ndarray, past_due: np.ndar
     pay_days = _payday_days(payday, np.asarray(fx, dtype=float), n)
     tau, inst = _next_instalment(n, next_due, instalment)
     t = np.arange(HORIZON)
-    early, late = np.asarray(P.HAZARD_EARLY)[reason][:, None], np.asarray(P.HAZARD_LATE)[reason][:, None]
-    factor = np.where((resolved & (reason == P.DISPUTER))[:, None], 4.0, 1.0) * (1.0 + 1.2 * pay_days)
-    du_old = np.asarray(days_unpaid)[:, None] + t[None, :]
+    # hazards and nudge gain day-major, (HORIZON, n): each day of the recursion reads one contiguous row
+    early, late = np.asarray(P.HAZARD_EARLY)[reason][None, :], np.asarray(P.HAZARD_LATE)[reason][None, :]
+    factor = np.where((resolved & (reason == P.DISPUTER))[None, :], 4.0, 1.0) * (1.0 + 1.2 * pay_days.T)
+    du_old = np.asarray(days_unpaid)[None, :] + t[:, None]
     h_old = np.where(du_old <= B.EARLY_DAYS, early, late) * factor
-    h_new = np.where(t[None, :] - tau[:, None] <= B.EARLY_DAYS, early, late) * factor
-    gain = np.asarray(P.NUDGE_GAIN)[reason][:, None] * B.NUDGE_DECAY ** t[None, :]
+    h_new = np.where(t[:, None] - tau[None, :] <= B.EARLY_DAYS, early, late) * factor
+    gain = np.asarray(P.NUDGE_GAIN)[reason][None, :] * B.NUDGE_DECAY ** t[:, None]
     p_full_r = np.asarray(P.P_FULL)[reason]
+    behind = pd_ > 0
+    due_days = set(np.unique(tau[(tau >= 0) & (tau < HORIZON)]).tolist())
+    first_due = min(due_days, default=HORIZON)  # before it the "new" group is empty and pays nothing
+    nudged = {}  # capped hazards per lift; the engaged lift (1.0) serves most paths, so it is kept
+
+    def hazards(lift: float) -> tuple[np.ndarray, np.ndarray]:
+        if lift in nudged:
+            return nudged[lift]
+        mult = 1.0 + B.NUDGE_CAP * np.tanh(lift * gain / B.NUDGE_CAP)
+        out = np.minimum(h_old * mult, 0.9), np.minimum(h_new * mult, 0.9)
+        if lift == 1.0:
+            nudged[lift] = out
+        return out
+
+    def pay_own(h: np.ndarray, m: np.ndarray, r: np.ndarray, money: np.ndarray):
+        """One day of own payments by a group: (money, what is left, P(still behind))."""
+        p_full = p_full_r * np.minimum(1.0, cap * np.maximum(m, 1e-12) / np.maximum(r, 1.0))
+        hf = h * (p_full + (1.0 - p_full) * PARTIAL_SHARE)
+        return money + hf * r, r * (1.0 - hf), m * (1.0 - h * p_full)
 
     def play(lift: float, now: np.ndarray | None = None, promise: tuple | None = None):
-        """Expected money and P(no payment) of one path; `promise` = (day paid, amount, P(kept), P(paid), resume day)."""
-        mult = 1.0 + B.NUDGE_CAP * np.tanh(lift * gain / B.NUDGE_CAP)
-        ho, hn = np.minimum(h_old * mult, 0.9), np.minimum(h_new * mult, 0.9)
-        m_old, r_old = (pd_ > 0).astype(float), pd_.copy()
+        """Expected money and P(no payment) of one path; `promise` = (day paid, amount, P(kept), P(paid),
+        share paid, resume day), its day one number for every account."""
+        ho, hn = hazards(lift)
+        m_old, r_old = behind.astype(float), pd_.copy()
         m_new, r_new = np.zeros(n), np.zeros(n)
         money, no_pay = np.zeros(n), np.ones(n)
         for d in range(HORIZON):
-            due = tau == d
-            if due.any():
-                m_cur = 1.0 - m_old - m_new
-                r_old = r_old + np.where(due, m_old * inst, 0.0)
-                r_new = r_new + np.where(due, m_cur * inst, 0.0)
-                m_new = m_new + np.where(due, m_cur, 0.0)
+            if d in due_days:
+                i = np.flatnonzero(tau == d)
+                m_cur = 1.0 - m_old[i] - m_new[i]
+                r_old[i] = r_old[i] + m_old[i] * inst[i]
+                r_new[i] = r_new[i] + m_cur * inst[i]
+                m_new[i] = m_new[i] + m_cur
             if promise is not None:
                 day, amount, kept, paid, paid_share, resume = promise
-                on = day == d
-                pay = np.where(on, np.minimum(amount * paid_share, r_old), 0.0)
-                money, r_old = money + pay, r_old - pay
-                m_old = m_old - np.where(on & (amount >= r_old + pay - 0.5), kept * m_old, 0.0)
-                no_pay = no_pay * np.where(on, 1.0 - paid, 1.0)
+                if d == day:
+                    pay = np.minimum(amount * paid_share, r_old)
+                    money, r_old = money + pay, r_old - pay
+                    m_old = m_old - np.where(amount >= r_old + pay - 0.5, kept * m_old, 0.0)
+                    no_pay = no_pay * (1.0 - paid)
                 if d < resume:
                     continue
             if d == 0 and now is not None:
@@ -155,18 +175,10 @@ def outcome_money(reason: np.ndarray, days_unpaid: np.ndarray, past_due: np.ndar
                 m_old = np.where(now >= pd_, 0.0, m_old)
                 no_pay = np.zeros(n)
                 continue
-            for grp in ("old", "new"):
-                h = ho[:, d] if grp == "old" else hn[:, d]
-                m, r = (m_old, r_old) if grp == "old" else (m_new, r_new)
-                p_full = p_full_r * np.minimum(1.0, cap * np.maximum(m, 1e-12) / np.maximum(r, 1.0))
-                f = p_full + (1.0 - p_full) * PARTIAL_SHARE
-                money = money + h * f * r
-                r, m = r * (1.0 - h * f), m * (1.0 - h * p_full)
-                if grp == "old":
-                    m_old, r_old = m, r
-                    no_pay = no_pay * (1.0 - np.where(pd_ > 0, h, 0.0))
-                else:
-                    m_new, r_new = m, r
+            money, r_old, m_old = pay_own(ho[d], m_old, r_old, money)
+            no_pay = no_pay * (1.0 - np.where(behind, ho[d], 0.0))
+            if d >= first_due:
+                money, r_new, m_new = pay_own(hn[d], m_new, r_new, money)
         return money, no_pay
 
     out = {"none": play(0.0), "delivered": play(DELIVERED_LIFT), "engaged": play(1.0)}
