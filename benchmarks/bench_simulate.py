@@ -1,7 +1,8 @@
 """Simulator at scale: `python -m benchmarks simulate [--sizes 100000,1000000] [--days 180]`.
 
 Each size runs in its own child process (so peak memory is that run's alone): wall time,
-CPU seconds and peak resident memory (`resource.getrusage(RUSAGE_CHILDREN).ru_maxrss`) of
+CPU seconds and the child's own peak resident memory (its `getrusage(RUSAGE_SELF).ru_maxrss`;
+the parent's RUSAGE_CHILDREN would report the largest child any earlier benchmark started) of
 `simulator.simulate(n, days, seed)` writing a CSV delivery plus truth into a temporary
 folder. Sizes run side by side in the same invocation, so the scaling ratio (time per
 account at the largest size over the smallest) is comparable on a shared, noisy machine.
@@ -25,13 +26,14 @@ TARGET_SECONDS = 180.0
 TARGET_GIB = 8.0
 
 _CHILD = """
-import json, sys, time
+import json, resource, sys, time
 from pathlib import Path
 from simulator import simulate
 n, days, seed, folder, scenario = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4]), sys.argv[5]
 t = time.perf_counter()
 counts = simulate(n, days, seed, folder / "delivery", folder / "truth", scenario=scenario, bau_truth_runs=0)
-print(json.dumps({"seconds": time.perf_counter() - t, "rows": sum(v for k, v in counts.items() if not k.startswith("truth"))}))
+print(json.dumps({"seconds": time.perf_counter() - t, "rows": sum(v for k, v in counts.items() if not k.startswith("truth")),
+                  "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 """
 
 
@@ -50,8 +52,7 @@ def run_one(n: int, days: int, seed: int, scenario: str) -> dict:
     return {
         "accounts": n, "wall_s": round(wall, 1), "simulate_s": round(inner["seconds"], 1),
         "cpu_s": round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 1),
-        # ru_maxrss is in KiB on Linux; for children it is the largest child so far, so run sizes ascending
-        "peak_gib": round(after.ru_maxrss / 2**20, 2), "rows": inner["rows"],
+        "peak_gib": round(inner["maxrss_kib"] / 2**20, 2), "rows": inner["rows"],  # ru_maxrss: KiB on Linux
     }
 
 
