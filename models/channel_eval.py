@@ -43,8 +43,9 @@ def truth_agreement(predicted: pd.DataFrame, truth: pd.DataFrame) -> dict:
     per_channel = {}
     for k, c in enumerate(CHANNELS):
         m = ok[:, k]
-        per_channel[c] = (float(pd.Series(p[m, k]).corr(pd.Series(v[m, k]), method="spearman"))
-                          if m.sum() > 2 else np.nan)
+        # a channel scored the same for everyone (an arm the model could not learn) ranks nobody: NaN
+        ranks = m.sum() > 2 and np.ptp(p[m, k]) > 0 and np.ptp(v[m, k]) > 0
+        per_channel[c] = float(pd.Series(p[m, k]).corr(pd.Series(v[m, k]), method="spearman")) if ranks else np.nan
     rank = pd.DataFrame(p).rank(axis=1).to_numpy(), pd.DataFrame(v).rank(axis=1).to_numpy()
     within = np.nanmean([np.corrcoef(a, b)[0, 1] for a, b in zip(*rank) if np.std(a) > 0 and np.std(b) > 0])
     best_agree = float(np.mean(np.nanargmax(np.where(ok, p, -np.inf), axis=1)

@@ -277,3 +277,22 @@ def test_heterogeneity_shrinks_per_account_effects_towards_the_channel_average(p
     spread = full[inside].std() > 1e-12
     assert spread.sum() >= 5
     assert (half[inside].std()[spread] < full[inside].std()[spread]).all()
+
+
+def test_truth_agreement_gives_no_rank_correlation_for_a_channel_scored_alike_for_everyone():
+    import warnings
+
+    from models.channel_eval import truth_agreement
+
+    rng = np.random.default_rng(0)
+    ids = [f"ACC-{i:06d}" for i in range(1, 201)]
+    truth = pd.DataFrame({"account_id": ids, "past_due": 100.0}
+                         | {f"incremental_value_{c}": rng.normal(size=200) for c in CHANNELS})
+    predicted = pd.DataFrame({c: truth[f"incremental_value_{c}"].to_numpy() for c in CHANNELS}, index=ids)
+    predicted[CHANNELS[-1]] = 0.0  # an arm the model could not learn
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = truth_agreement(predicted, truth)
+    assert np.isnan(out["spearman_per_channel"][CHANNELS[-1]])
+    assert all(abs(out["spearman_per_channel"][c] - 1.0) < 1e-9 for c in CHANNELS[:-1])
+    assert abs(out["spearman_per_channel_mean"] - 1.0) < 1e-9
