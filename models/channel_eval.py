@@ -47,7 +47,8 @@ def truth_agreement(predicted: pd.DataFrame, truth: pd.DataFrame) -> dict:
         ranks = m.sum() > 2 and np.ptp(p[m, k]) > 0 and np.ptp(v[m, k]) > 0
         per_channel[c] = float(pd.Series(p[m, k]).corr(pd.Series(v[m, k]), method="spearman")) if ranks else np.nan
     rank = pd.DataFrame(p).rank(axis=1).to_numpy(), pd.DataFrame(v).rank(axis=1).to_numpy()
-    within = np.nanmean([np.corrcoef(a, b)[0, 1] for a, b in zip(*rank) if np.std(a) > 0 and np.std(b) > 0])
+    orders = [np.corrcoef(a, b)[0, 1] for a, b in zip(*rank) if np.std(a) > 0 and np.std(b) > 0]
+    within = np.mean(orders) if orders else np.nan  # no account whose channels differ on both sides: undefined
     best_agree = float(np.mean(np.nanargmax(np.where(ok, p, -np.inf), axis=1)
                                == np.nanargmax(np.where(ok, v, -np.inf), axis=1)))
     return {"accounts": int(len(ids)), "pearson_pooled": float(pooled["p"].corr(pooled["v"])),
