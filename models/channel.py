@@ -385,13 +385,15 @@ class ChannelResponseModel:
         p = self._engagement(X, M)
         path = self._path_values(X, M) if getattr(self, "path_model_", None) is not None else None
         for c in p:
-            # path: the effect P(engaged) x V; response: theta x P(engaged), whose spread is scaled
-            # the path's money counts only in the share of cases it would not have come within 30 days
-            # anyway: 1 - the no-contact outcome
-            effect = p[c] * path[c] * (1.0 - none) if path is not None else p[c]
-            if h != 1.0:
+            if path is not None:
+                # P(engaged) x V; the path's money counts only where the debtor would not have paid
+                # within 30 days anyway: 1 - the no-contact outcome
+                effect, theta = p[c] * path[c] * (1.0 - none), 1.0
+            else:
+                effect, theta = p[c], self.theta_[c]  # response: theta x P(engaged)
+            if h != 1.0:  # shrink the spread towards the population-average effect
                 effect = self.response_means_[c] + h * (effect - self.response_means_[c])
-            out[c] = np.clip(none + (effect if path is not None else self.theta_[c] * effect), 0.0, 1.0)
+            out[c] = np.clip(none + theta * effect, 0.0, 1.0)
         return pd.DataFrame(out, index=X.index)[list(self.arms)]
 
     def uplift(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -443,12 +445,9 @@ def fit_channel_model(frame: pd.DataFrame, target: str = "paid_share_30d", **par
     if "none" not in set(model.arms):
         frame = frame[frame["arm"] != "none"]
         arm = frame["arm"]
-    response = None
-    if model.learner in ("response", "path"):
-        column = "engaged" if "engaged" in frame else "responded"  # engaged: also 'opened'
-        response = frame[column].astype("float64").fillna(0.0)
+    # the engagement (`engaged`, else `responded`) and path (`direct_share_30d`) columns are read by fit
     return model.fit(frame, frame[target].astype(float), arm, frame["propensity"],
-                     sample_weight=frame["none_sample_weight"], response=response)
+                     sample_weight=frame["none_sample_weight"])
 
 
 def score_channels(features: pd.DataFrame, model: ChannelResponseModel, costs: pd.DataFrame,

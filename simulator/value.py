@@ -130,16 +130,11 @@ def outcome_money(reason: np.ndarray, days_unpaid: np.ndarray, past_due: np.ndar
     behind = pd_ > 0
     due_days = set(np.unique(tau[(tau >= 0) & (tau < HORIZON)]).tolist())
     first_due = min(due_days, default=HORIZON)  # before it the "new" group is empty and pays nothing
-    nudged = {}  # capped hazards per lift; the engaged lift (1.0) serves most paths, so it is kept
 
     def hazards(lift: float) -> tuple[np.ndarray, np.ndarray]:
-        if lift in nudged:
-            return nudged[lift]
+        """Capped daily hazards of the old and new groups under a nudge of `lift` (share of an engaged one's)."""
         mult = 1.0 + B.NUDGE_CAP * np.tanh(lift * gain / B.NUDGE_CAP)
-        out = np.minimum(h_old * mult, 0.9), np.minimum(h_new * mult, 0.9)
-        if lift == 1.0:
-            nudged[lift] = out
-        return out
+        return np.minimum(h_old * mult, 0.9), np.minimum(h_new * mult, 0.9)
 
     def pay_own(h: np.ndarray, m: np.ndarray, r: np.ndarray, money: np.ndarray):
         """One day of own payments by a group: (money, what is left, P(still behind))."""
@@ -147,10 +142,10 @@ def outcome_money(reason: np.ndarray, days_unpaid: np.ndarray, past_due: np.ndar
         hf = h * (p_full + (1.0 - p_full) * PARTIAL_SHARE)
         return money + hf * r, r * (1.0 - hf), m * (1.0 - h * p_full)
 
-    def play(lift: float, now: np.ndarray | None = None, promise: tuple | None = None):
-        """Expected money and P(no payment) of one path; `promise` = (day paid, amount, P(kept), P(paid),
-        share paid, resume day), its day one number for every account."""
-        ho, hn = hazards(lift)
+    def play(nudged: tuple[np.ndarray, np.ndarray], now: np.ndarray | None = None, promise: tuple | None = None):
+        """Expected money and P(no payment) of one path under `nudged` hazards; `promise` = (day paid, amount,
+        P(kept), P(paid), share paid, resume day), its day one number for every account."""
+        ho, hn = nudged
         m_old, r_old = behind.astype(float), pd_.copy()
         m_new, r_new = np.zeros(n), np.zeros(n)
         money, no_pay = np.zeros(n), np.ones(n)
@@ -181,10 +176,11 @@ def outcome_money(reason: np.ndarray, days_unpaid: np.ndarray, past_due: np.ndar
                 money, r_new, m_new = pay_own(hn[d], m_new, r_new, money)
         return money, no_pay
 
-    out = {"none": play(0.0), "delivered": play(DELIVERED_LIFT), "engaged": play(1.0)}
+    engaged = hazards(1.0)  # every path after an engaged contact: computed once
+    out = {"none": play(hazards(0.0)), "delivered": play(hazards(DELIVERED_LIFT)), "engaged": play(engaged)}
     # clicked and paid on the spot: the past due if capacity covers it, else about 3/4 of capacity
     now = np.where(cap >= pd_, pd_, np.minimum(pd_, np.maximum(0.75 * cap, 100.0)))
-    out["pay_now"] = play(1.0, now=now)
+    out["pay_now"] = play(engaged, now=now)
     cum_payday = np.cumsum(pay_days[:, 1:], axis=1)
     # promised amounts at the mean uniforms of `behaviour.promise_amount`: a self-service debtor chooses 80% of
     # capacity (at most the past due); on a call, a debtor short of the past due is asked for all of it and
@@ -207,13 +203,13 @@ def outcome_money(reason: np.ndarray, days_unpaid: np.ndarray, past_due: np.ndar
             p_paid = keep + (1.0 - keep) * PROMISE_PARTIAL
             # paid on a uniform day in 1..k; the window runs through due + grace, own payments resume after
             day = (k + 2) // 2
-            m, z = play(1.0, promise=(day, amount, keep, p_paid, share, k + P.PROMISE_GRACE_DAYS + 1))
+            m, z = play(engaged, promise=(day, amount, keep, p_paid, share, k + P.PROMISE_GRACE_DAYS + 1))
             money, none = money + weight * m, none + weight * z
         out[name] = (money / len(dues), none / len(dues))
     # hardship disclosed on a call: a plan from the next day, whose first direct debit (60-100% of capacity,
     # P.PLAN_DEBIT of them go through) comes that day; contact and own payments pause for the plan's 60+
     # days, past the horizon (here from the contact day itself, one day early)
-    out["disclose"] = play(1.0, promise=(1, PLAN_DEBIT_SHARE * cap, P.PLAN_DEBIT, P.PLAN_DEBIT, P.PLAN_DEBIT, HORIZON))
+    out["disclose"] = play(engaged, promise=(1, PLAN_DEBIT_SHARE * cap, P.PLAN_DEBIT, P.PLAN_DEBIT, P.PLAN_DEBIT, HORIZON))
     return out
 
 
