@@ -12,6 +12,7 @@ import pkgutil
 import sys
 
 import benchmarks
+from benchmarks import peak_rss_gib
 
 
 #: arguments per benchmark for the sizes named in the issues' "done when" lists
@@ -45,6 +46,8 @@ def main(argv: list[str]) -> int:
         args = [] if quick else ISSUE_SIZES.get(name, [])
         print(f"\n=== benchmark: {name} {' '.join(args)} ===", flush=True)
         status |= importlib.import_module(f"benchmarks.bench_{name}").main(args)
+        print(f"=== {name} done; peak memory of this process so far {peak_rss_gib():.2f} GiB "
+              "(children report their own) ===", flush=True)
     return status
 
 

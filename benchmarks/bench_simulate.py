@@ -1,8 +1,9 @@
 """Simulator at scale: `python -m benchmarks simulate [--sizes 100000,1000000] [--days 180]`.
 
 Each size runs in its own child process (so peak memory is that run's alone): wall time,
-CPU seconds and the child's own peak resident memory (its `getrusage(RUSAGE_SELF).ru_maxrss`;
-the parent's RUSAGE_CHILDREN would report the largest child any earlier benchmark started) of
+CPU seconds and the child's own peak resident memory (`benchmarks.peak_rss_gib`, the child's
+VmHWM: the parent's RUSAGE_CHILDREN would report the largest child any earlier benchmark started,
+and the child's own ru_maxrss includes the parent's peak, which it inherits at exec) of
 `simulator.simulate(n, days, seed)` writing a CSV delivery plus truth into a temporary
 folder. Sizes run side by side in the same invocation, so the scaling ratio (time per
 account at the largest size over the smallest) is comparable on a shared, noisy machine.
@@ -21,19 +22,21 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 TARGET_SECONDS = 180.0
 TARGET_GIB = 8.0
 
 _CHILD = """
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
+from benchmarks import peak_rss_gib
 from simulator import simulate
 n, days, seed, folder, scenario = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4]), sys.argv[5]
 t = time.perf_counter()
 counts = simulate(n, days, seed, folder / "delivery", folder / "truth", scenario=scenario, bau_truth_runs=0)
 print(json.dumps({"seconds": time.perf_counter() - t, "rows": sum(v for k, v in counts.items() if not k.startswith("truth")),
-                  "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+                  "peak_gib": peak_rss_gib()}))
 """
 
 
@@ -43,7 +46,7 @@ def run_one(n: int, days: int, seed: int, scenario: str) -> dict:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         proc = subprocess.run([sys.executable, "-c", _CHILD, str(n), str(days), str(seed), tmp, scenario],
-                              capture_output=True, text=True, check=False)
+                              capture_output=True, text=True, check=False, cwd=Path(__file__).resolve().parents[1])
         wall = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
@@ -52,7 +55,7 @@ def run_one(n: int, days: int, seed: int, scenario: str) -> dict:
     return {
         "accounts": n, "wall_s": round(wall, 1), "simulate_s": round(inner["seconds"], 1),
         "cpu_s": round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 1),
-        "peak_gib": round(inner["maxrss_kib"] / 2**20, 2), "rows": inner["rows"],  # ru_maxrss: KiB on Linux
+        "peak_gib": round(inner["peak_gib"], 2), "rows": inner["rows"],
     }
 
 

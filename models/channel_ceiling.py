@@ -14,9 +14,20 @@ Each scorer is scored in the card's protocol (`channel_card.choice_values`): one
 account at as_of, through the channel the scorer ranks first among the reachable ones, valued by
 the truth. The scorers are the distilled one, the channel model fitted on each portfolio's logs,
 and the SMS-first rule (and the oracle and the last logged channel, which define the share).
+
+One more scorer prices the feature policy: `distilled_with_age` is the distilled scorer given the
+customer's birth year as well. In the simulator, as in the surveys it follows, age drives which
+channel a person engages with, and no observable feature stands in for it. The feature policy
+forbids age as a model input (`models.policy`), so this scorer is a diagnostic only: it runs on
+simulated portfolios, is never registered and never scores an account. It shows how much of the
+gap to the oracle is the price of the policy, so that nobody reads it as a learner's fault, and
+nobody closes it by giving a model the customer's age.
 """
 
 from __future__ import annotations
+
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -30,6 +41,14 @@ def truth_value_usd(frame: pd.DataFrame) -> np.ndarray:
 
     value = np.column_stack([frame[f"incremental_value_{c}"].to_numpy(dtype="float64") for c in CHANNELS])
     return value * fx_to_usd(frame["currency"])[:, None]
+
+
+def account_birth_years(delivery: Path) -> pd.DataFrame:
+    """account_id and its customer's birth_year, read from a simulated delivery's parquet files."""
+    accounts = pd.read_parquet(delivery / "accounts.parquet", columns=["account_id", "customer_id"])
+    customers = pd.read_parquet(delivery / "customers.parquet", columns=["customer_id", "birth_year"])
+    frame = accounts.merge(customers, on="customer_id", how="left")
+    return frame.assign(birth_year=pd.to_numeric(frame["birth_year"], errors="coerce"))[["account_id", "birth_year"]]
 
 
 def distilled_values(source: pd.DataFrame, target: pd.DataFrame, features: list[str]) -> tuple[np.ndarray, dict]:
@@ -56,15 +75,19 @@ def features_ceiling(n_accounts: int = 20_000, source_accounts: int = 100_000, h
     """Captured share of the oracle's gain over the logged channel, in the card's protocol, on the
     evaluation portfolio (`seed`) for: the channel model fitted on its own logs (`model`) and on the
     source portfolio's (`model_source_logs`, seed + 1, `source_accounts`), the truth-distilled scorer
-    (`distilled`) and the SMS-first rule. Also the rows scored and the distilled fit's R^2."""
+    (`distilled`), the same given the forbidden birth year (`distilled_with_age`, a diagnostic) and
+    the SMS-first rule. Also the rows scored and the distilled fit's R^2."""
     from models.channel import fit_channel_model
     from models.channel_card import choice_values, past_due_accounts
     from models.channel_eval import simulated_portfolio
     from models.channel_train import net_value_usd
 
     params = dict(model_params or {})
-    evaluation = simulated_portfolio(n_accounts, history_days, seed, scenario)
-    source = simulated_portfolio(source_accounts, history_days, seed + 1, scenario)
+    with tempfile.TemporaryDirectory(prefix="recobro-ceiling-") as scratch:
+        portfolios = {"evaluation": (n_accounts, seed), "source": (source_accounts, seed + 1)}
+        evaluation, source = (simulated_portfolio(n, history_days, s, scenario, Path(scratch) / k)
+                              for k, (n, s) in portfolios.items())
+        birth_year = {k: account_birth_years(Path(scratch) / k / "delivery") for k in portfolios}
     frame = past_due_accounts(evaluation["scoring"], evaluation["accounts"], evaluation["truth"])
     model = fit_channel_model(evaluation["train"], **params)
     features = list(model.feature_names_)
@@ -75,6 +98,10 @@ def features_ceiling(n_accounts: int = 20_000, source_accounts: int = 100_000, h
     }
     source_frame = past_due_accounts(source["scoring"], source["accounts"], source["truth"])
     scorers["distilled"], r2 = distilled_values(source_frame, frame, features)
+    # the policy's price (diagnostic only, see the module docstring): the same fit, with the birth year
+    scorers["distilled_with_age"], _ = distilled_values(
+        source_frame.merge(birth_year["source"], on="account_id", how="left"),
+        frame.merge(birth_year["evaluation"], on="account_id", how="left"), features + ["birth_year"])
     result = {"rows": 0, "captured": {}, "mean_value_usd": {}, "distilled_r2_source": r2,
               "accounts": {"evaluation": n_accounts, "source": source_accounts}}
     for name, predicted in scorers.items():

@@ -231,7 +231,8 @@ def simulated_portfolio(n_accounts: int, history_days: int, seed: int, scenario:
     """Simulate a portfolio up to AS_OF, ingest it into an in-memory warehouse and return its frames:
     `train` (train_channel_response), `scoring` (features at AS_OF, one row per account), `truth`
     (truth_accounts), `costs` (channel_costs) and `accounts` (channel_card_accounts.sql: currency and
-    last logged channel per account)."""
+    last logged channel per account). The delivery and truth files are written under `workdir`
+    (kept), or under a scratch directory that is removed before returning."""
     import tempfile
     from pathlib import Path
 
@@ -243,7 +244,10 @@ def simulated_portfolio(n_accounts: int, history_days: int, seed: int, scenario:
     from models.channel_data import channel_costs, channel_training_set, load_training_frame
     from simulator import simulate
 
-    work = Path(workdir or tempfile.mkdtemp(prefix="recobro-channel-"))
+    if workdir is None:  # a scratch directory, removed once the frames are in memory
+        with tempfile.TemporaryDirectory(prefix="recobro-channel-") as scratch:
+            return simulated_portfolio(n_accounts, history_days, seed, scenario, scratch, none_sample)
+    work = Path(workdir)
     simulate(n_accounts, history_days, seed, work / "delivery", work / "truth", end_date=AS_OF, fmt="parquet",
              scenario=scenario)
     con = duckdb.connect()

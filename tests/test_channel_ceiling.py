@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from models.channel_card import past_due_accounts
-from models.channel_ceiling import distilled_values, truth_value_usd
+from models.channel_ceiling import account_birth_years, distilled_values, truth_value_usd
 from recobro.contract import CHANNELS
 
 
@@ -47,14 +47,28 @@ def test_past_due_accounts_keeps_the_past_due_ones_with_features_logged_channel_
     assert set(frame["last_channel"]) == {"email"} and {"f1", "incremental_value_sms"} <= set(frame.columns)
 
 
-def test_features_ceiling_scores_every_scorer_on_one_simulated_portfolio():
+def test_account_birth_years_gives_each_account_its_customers_birth_year(tmp_path):
+    pd.DataFrame({"account_id": ["A1", "A2", "A3"], "customer_id": ["C1", "C1", "C2"]}).to_parquet(
+        tmp_path / "accounts.parquet")
+    pd.DataFrame({"customer_id": ["C1", "C2"], "birth_year": ["1980", ""]}).to_parquet(tmp_path / "customers.parquet")
+    frame = account_birth_years(tmp_path)
+    assert list(frame.columns) == ["account_id", "birth_year"]
+    assert frame["birth_year"].tolist()[:2] == [1980, 1980] and np.isnan(frame["birth_year"].iloc[2])
+
+
+def test_features_ceiling_scores_every_scorer_on_one_simulated_portfolio(tmp_path, monkeypatch):
     """`python -m benchmarks channel --ceiling-accounts N` end to end, at a small size: every scorer
-    is scored on the same accounts, and none beats the oracle (the share's upper bound)."""
+    is scored on the same accounts, none beats the oracle (the share's upper bound), and the
+    simulated portfolios' files are removed afterwards."""
+    import tempfile
+
     from models.channel_ceiling import features_ceiling
 
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     r = features_ceiling(n_accounts=2000, source_accounts=2000, history_days=90, seed=5)
+    assert list(tmp_path.iterdir()) == []
     assert r["rows"] > 500
-    assert set(r["captured"]) == {"model", "model_source_logs", "distilled", "sms_first"}
+    assert set(r["captured"]) == {"model", "model_source_logs", "distilled", "distilled_with_age", "sms_first"}
     assert all(np.isfinite(v) and v <= 1.0 + 1e-9 for v in r["captured"].values())
     assert r["mean_value_usd"]["oracle"] >= max(r["mean_value_usd"][k] for k in r["captured"])
     assert set(r["distilled_r2_source"]) == set(CHANNELS)

@@ -190,7 +190,8 @@ def test_model_channel_choice_beats_random_and_gains_on_the_truth(played):
     "truth-scored gain (ev_captured) and realises ~0.24 of its realised gain over BAU; at 20,000 accounts "
     "(`python -m benchmarks channel`) 0.57 and 0.36, against the 'SMS whenever allowed' rule's 0.28 and 0.51. In "
     "the card's one-contact protocol it captures 0.46 (recession 0.47), where a scorer fitted to the truth itself "
-    "on the model's features reaches 0.60 (`--ceiling-accounts 100000`). The realised share is low because the "
+    "on the model's features reaches 0.60, and 0.72 only when also given the birth year the feature policy forbids "
+    "(`--ceiling-accounts 100000`). The realised share is low because the "
     "play-forward repeats the model's as_of choice on every BAU contact day, so an account it would call is "
     "called again after a broken promise. Strict, so the suite fails loudly when the model reaches the target "
     "and this mark must go; an error other than the assertion fails it too"))
