@@ -1,7 +1,9 @@
 """Run every benchmark at the sizes the issues set, or one: `python -m benchmarks [NAME [ARGS...]]`.
 
 `python -m benchmarks` (what `make bench` runs) uses ISSUE_SIZES: 1M accounts for simulation,
-ingest and models (about half an hour and 8 GiB on 2 cores). `python -m benchmarks NAME` runs one
+ingest and models. On 2 cores it takes about 15 minutes; the process itself peaks near 14 GiB
+during the channel benchmark (its 1M-decision training alone peaks at 5.4 GiB), and it prints its
+peak after each benchmark. `python -m benchmarks NAME` runs one
 benchmark with its own, smaller defaults unless arguments are given; `--quick` runs all of them so.
 """
 
