@@ -16,8 +16,8 @@ the truth. The scorers are the distilled one, the channel model fitted on each p
 and the SMS-first rule (and the oracle and the last logged channel, which define the share).
 
 One more scorer prices the feature policy: `distilled_with_age` is the distilled scorer given the
-customer's birth year as well. In the simulator, as in the surveys it follows, age drives which
-channel a person engages with, and no observable feature stands in for it. The feature policy
+customer's birth year as well. In the simulator, as DOMAIN.md describes debtors, age drives which
+channel a person engages with, and the features see it only through a few logged responses. The policy
 forbids age as a model input (`models.policy`), so this scorer is a diagnostic only: it runs on
 simulated portfolios, is never registered and never scores an account. It shows how much of the
 gap to the oracle is the price of the policy, so that nobody reads it as a learner's fault, and
