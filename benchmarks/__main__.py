@@ -2,9 +2,10 @@
 
 `python -m benchmarks` (what `make bench` runs) uses ISSUE_SIZES: 1M accounts for simulation,
 ingest and models. On 2 cores it takes about 15 minutes; the process itself peaks near 14 GiB
-during the channel benchmark (its 1M-decision training alone peaks at 5.4 GiB), and it prints its
-peak after each benchmark. `python -m benchmarks NAME` runs one
-benchmark with its own, smaller defaults unless arguments are given; `--quick` runs all of them so.
+during the channel benchmark (its 1M-decision training alone, `python -m benchmarks channel
+--skip-policy`, peaks at 5.4 GiB), and it prints its peak after each benchmark. `python -m benchmarks
+NAME` runs one benchmark with its own, smaller defaults unless arguments are given; `--quick` runs
+all of them so.
 """
 
 from __future__ import annotations
@@ -41,15 +42,21 @@ def main(argv: list[str]) -> int:
         if argv[0] not in names:
             print(f"unknown benchmark {argv[0]!r}; available: {', '.join(names)}", file=sys.stderr)
             return 2
-        return importlib.import_module(f"benchmarks.bench_{argv[0]}").main(argv[1:])
+        return run(argv[0], argv[1:])
     quick = argv[:1] == ["--quick"]
     status = 0
     for name in names:
         args = [] if quick else ISSUE_SIZES.get(name, [])
         print(f"\n=== benchmark: {name} {' '.join(args)} ===", flush=True)
-        status |= importlib.import_module(f"benchmarks.bench_{name}").main(args)
-        print(f"=== {name} done; peak memory of this process so far {peak_rss_gib():.2f} GiB "
-              "(children report their own) ===", flush=True)
+        status |= run(name, args)
+    return status
+
+
+def run(name: str, args: list[str]) -> int:
+    """One benchmark's `main(args)`, then this process's peak memory so far (children report their own)."""
+    status = importlib.import_module(f"benchmarks.bench_{name}").main(args)
+    print(f"=== {name} done; peak memory of this process so far {peak_rss_gib():.2f} GiB "
+          "(children report their own) ===", flush=True)
     return status
 
 

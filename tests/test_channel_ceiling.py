@@ -69,6 +69,8 @@ def test_features_ceiling_scores_every_scorer_on_one_simulated_portfolio(tmp_pat
     assert list(tmp_path.iterdir()) == []
     assert r["rows"] > 500
     assert set(r["captured"]) == {"model", "model_source_logs", "distilled", "distilled_with_age", "sms_first"}
+    # the birth year reached the diagnostic's fit (an all-missing column would leave it the distilled scorer)
+    assert r["mean_value_usd"]["distilled_with_age"] != r["mean_value_usd"]["distilled"]
     assert all(np.isfinite(v) and v <= 1.0 + 1e-9 for v in r["captured"].values())
     assert r["mean_value_usd"]["oracle"] >= max(r["mean_value_usd"][k] for k in r["captured"])
     assert set(r["distilled_r2_source"]) == set(CHANNELS)
