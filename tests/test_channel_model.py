@@ -53,6 +53,28 @@ def value_of(portfolio, model=None):
 
 
 # -- training data ---------------------------------------------------------------------------
+def test_training_set_built_in_account_batches_equals_one_statement(portfolio, monkeypatch):
+    """Batched features (a big spine: `features.build.FEATURE_BATCH_ROWS`) change no row or value."""
+    from features import build
+    from models.channel_data import channel_training_set, load_training_frame
+
+    con, whole = portfolio["con"], portfolio["frame"]
+    monkeypatch.setattr(build, "FEATURE_BATCH_ROWS", 2_000)
+    channel_training_set(con, AS_OF)
+    batched = load_training_frame(con)
+    pd.testing.assert_frame_equal(batched, whole)
+    # feature_spine is whole again afterwards (the label SQL reads it): one row per decision day - 1,
+    # more than ten batches' worth, covering every training row
+    rows, keys = con.execute("select count(*), count(distinct (account_id, as_of)) from feature_spine").fetchall()[0]
+    assert rows == keys > 10 * 2_000
+    con.register("frame_keys", whole[["account_id", "decision_date"]])
+    assert con.execute("select count(*) from frame_keys anti join feature_spine as s on s.account_id = "
+                       "frame_keys.account_id and s.as_of = cast(frame_keys.decision_date as date) - 1").fetchall() == [(0,)]
+    with pytest.raises(ValueError, match="batch_rows"):
+        build.account_features(con, "select 'a' as account_id, current_date as as_of, null as promise_id",
+                               "t", batch_rows=0)
+
+
 def test_training_rows_are_matured_decisions_with_logged_propensities(portfolio):
     f = portfolio["frame"]
     assert set(f["arm"]) == {"none", *CHANNELS}

@@ -407,3 +407,24 @@ def test_decide_and_dispatch_block_the_same_hold_kinds_and_arms_come_from_the_ca
     monkeypatch.setattr(catalog, "ARMS", (("champion", 0), ("challenger", 0), ("control", 100)))
     decide(con, settings, AS_OF)
     assert {r.experiment_arm for r in nba(con).values()} == {"control"}
+
+
+def test_decide_and_send_time_sql_join_on_keys(con, settings, plan_recorder):
+    """Every decide statement and the dispatcher's send-time context join on keys (tests/conftest.PlanRecorder):
+    "this account's holds or this person's" as one join condition compared every account with every hold."""
+    from dispatcher.checks import send_time_context
+
+    build_world(con, [{"id": "a1"}, {"id": "a2"}, {"id": "a3"}],
+                holds=[("ca1", None, "cease"), ("ca2", "a2", "dispute")])
+    rec = plan_recorder(con)
+    decide(rec, settings, AS_OF)
+    con.execute("create table next_best_actions as select * from work_next_best_actions")
+    # after decide: a3's person goes bankrupt, and a3 gets a dispute; both bind a3 at send time
+    con.execute("insert into raw_holds values ('h8', 'ca3', null, 'bankruptcy', '2026-01-01', null, 'l', now(), 'f', 1), "
+                "('h9', null, 'a3', 'dispute', '2026-01-01', null, 'l', now(), 'f', 1)")
+    context = send_time_context(rec, AS_OF, None)
+    assert {row["account_id"] for row in context} == {"a3"}  # a1's person asked to cease, a2 disputes
+    assert sorted(context[0]["hold_kinds"]) == ["bankruptcy", "dispute"]
+    assert any("int_decision_accounts" in head for head in rec.explained)
+    assert len(rec.explained) > 20
+    assert rec.slow == {}

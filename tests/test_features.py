@@ -299,3 +299,18 @@ def test_changed_feature_sql_rebuilds_the_table_instead_of_failing(tmp_path, cap
     assert "retired_feature" not in columns and "dpd" in columns
     assert con.execute("select count(*) from fct_account_features where account_id = 'old'").fetchall()[0][0] == 0
     assert "feature SQL changed" in caplog.text and "1 earlier as_of dates" in caplog.text
+
+
+def test_feature_and_training_sql_join_on_keys(portfolio, plan_recorder):
+    """No statement of the feature layer joins without an equality key (tests/conftest.PlanRecorder):
+    such a join grows with rows x rows. The pay_30d spine is meant: accounts x a few snapshot dates."""
+    from models.channel_data import channel_training_set
+
+    rec = plan_recorder(portfolio, allowed={"create or replace temp table feature_spine as"})
+    build.fct_account_features(rec, AS_OF)
+    for target in build.TARGETS:
+        build.training_set(rec, target, TRAIN_AS_OF)
+    channel_training_set(rec, TRAIN_AS_OF)
+    assert any("work_channel_response" in head for head in rec.explained)
+    assert len(rec.explained) > 20
+    assert rec.slow == {}

@@ -39,16 +39,24 @@ active_holds as (
 ),
 
 account_holds as (
-    -- disputes and hardship plans bind the account they name; every other hold binds the person
+    -- disputes and hardship plans bind the account they name; every other hold binds the person.
+    -- Two equi-joins: one join on "this account, or this person's" would run as a nested loop.
     select
-        f.account_id,
-        list_distinct(list(h.kind order by h.kind)) as hold_kinds,
-    from features as f
-    join active_holds as h
-        on h.account_id = f.account_id
-        or (h.customer_id = f.customer_id
-            and (h.account_id is null or h.kind not in ('dispute', 'hardship_plan')))
-    group by f.account_id
+        account_id,
+        list_distinct(list(kind order by kind)) as hold_kinds,
+    from (
+        select f.account_id, h.kind
+        from features as f
+        join active_holds as h
+            on h.account_id = f.account_id
+        union all
+        select f.account_id, h.kind
+        from features as f
+        join active_holds as h
+            on h.customer_id = f.customer_id
+            and (h.account_id is null or h.kind not in ('dispute', 'hardship_plan'))
+    ) as bound
+    group by account_id
 ),
 
 dq_holds as (

@@ -3,13 +3,30 @@
 -- Read by dispatcher.checks.send_time_context on the read-only warehouse connection.
 with
 nba as (
-    select *, coalesce(cast($now as timestamptz), send_window_start_utc) as planned_at
+    select *, coalesce(cast($now as timestamptz), send_window_start_utc) as planned_at,
+        row_number() over () as nba_row
     from next_best_actions
     where as_of = $as_of and action not in ('wait', 'none')
 ),
 holds as (
     select h.kind, h.account_id, coalesce(h.customer_id, a.customer_id) as customer_id, h.starts_at, h.ends_at
     from stg_holds as h left join stg_accounts as a on a.account_id = h.account_id
+),
+bound_holds as (
+    -- holds in force at the planned time: disputes and hardship plans bind the account they name, every
+    -- other hold binds the person. Two equi-joins: one join on "this account, or this person's" would
+    -- run as a nested loop
+    select n.nba_row, h.kind
+    from nba as n join holds as h on h.account_id = n.account_id
+    where h.starts_at <= n.planned_at and (h.ends_at is null or h.ends_at > n.planned_at)
+    union
+    select n.nba_row, h.kind
+    from nba as n join holds as h
+        on h.customer_id = n.customer_id and (h.account_id is null or h.kind not in ('dispute', 'hardship_plan'))
+    where h.starts_at <= n.planned_at and (h.ends_at is null or h.ends_at > n.planned_at)
+),
+hold_lists as (
+    select nba_row, list(kind) as hold_kinds from bound_holds group by nba_row
 ),
 medium_consents as (
     select customer_id, case when channel in ('voice', 'agent_call') then 'call' else channel end as medium,
@@ -20,10 +37,7 @@ select
     n.action_key, n.as_of, n.account_id, n.customer_id, n.action, n.channel, n.template_id, n.offer_terms,
     n.planned_at, n.send_window_start_utc, n.send_window_end_utc, n.timezone,
     c.country, a.jurisdiction, coalesce(c.whatsapp_opt_in, false) as whatsapp_opt_in,
-    (select list(distinct h.kind) from holds as h
-        where (h.account_id = n.account_id
-               or (h.customer_id = n.customer_id and (h.account_id is null or h.kind not in ('dispute', 'hardship_plan'))))
-          and h.starts_at <= n.planned_at and (h.ends_at is null or h.ends_at > n.planned_at)) as hold_kinds,
+    hold_lists.hold_kinds,
     -- the latest consent before the planned time; on a timestamp tie the higher consent_id wins, as in decide
     (select arg_max(k.status, (k.effective_at, k.consent_id)) from medium_consents as k
         where k.customer_id = n.customer_id and k.effective_at <= n.planned_at
@@ -32,4 +46,5 @@ select
 from nba as n
 left join stg_customers as c on c.customer_id = n.customer_id
 left join stg_accounts as a on a.account_id = n.account_id
+left join hold_lists on hold_lists.nba_row = n.nba_row
 order by n.priority nulls last, n.action_key

@@ -127,13 +127,24 @@ direct_paths as (
 ),
 
 blocked as (
+    -- a hold names an account, or a customer (account_id null) and then covers all their accounts;
+    -- two equi-joins, since one join on "account or customer" runs as a nested loop
     select distinct
         decisions.account_id,
         decisions.decision_date,
     from decisions
     inner join holds
-        on (holds.account_id = decisions.account_id
-            or (holds.account_id is null and holds.customer_id = decisions.customer_id))
+        on holds.account_id = decisions.account_id
+        and cast(holds.starts_at as date) <= decisions.decision_date
+        and (holds.ends_at is null or cast(holds.ends_at as date) > decisions.decision_date)
+    union
+    select
+        decisions.account_id,
+        decisions.decision_date,
+    from decisions
+    inner join holds
+        on holds.customer_id = decisions.customer_id
+        and holds.account_id is null
         and cast(holds.starts_at as date) <= decisions.decision_date
         and (holds.ends_at is null or cast(holds.ends_at as date) > decisions.decision_date)
 ),
