@@ -173,17 +173,21 @@ def payload_sql(table: str, alias: str = "") -> str:
 def failures_sql(table: str) -> str:
     """`ingest_fail_<table>`: one row per failing row and rule (row rules only), unpacked from
     the `_fails` bitmask of `ingest_typed_<table>`; clean rows (the vast majority) are skipped."""
+    rules = _row_rules(table)
     meta = ", ".join(f"({i}, '{r.column}', '{r.rule_id}', '{_quote(r.description)}')"
-                     for i, r in enumerate(_row_rules(table))) or "(0, '', '', '')"
+                     for i, r in enumerate(rules)) or "(0, '', '', '')"
+    # each failing row lists its set bits, then joins the rules on that number (a key join)
     return f"""
 create or replace temp table ingest_fail_{table} as
 with failing as (
-    select _rid, _fails from ingest_typed_{table} where _fails <> 0
+    select _rid, unnest(list_filter(range({max(len(rules), 1)}), lambda i: (_fails >> i) & 1 = 1)) as rule_no
+    from ingest_typed_{table}
+    where _fails <> 0
 ),
 rules (rule_no, column_name, rule_id, reason) as (values {meta})
 select f._rid, r.column_name, r.rule_id, r.reason
-from failing f, rules r
-where (f._fails >> r.rule_no) & 1 = 1
+from failing f
+inner join rules r on r.rule_no = f.rule_no
 """
 
 

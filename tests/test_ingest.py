@@ -166,6 +166,18 @@ def test_row_failing_several_rules_counts_once(con, tmp_path):
     assert "<redacted>" in record and "nope" not in record
 
 
+def test_ingest_sql_joins_on_keys(con, tmp_path, plan_recorder):
+    """Every ingest statement joins on keys (tests/conftest.PlanRecorder): unpacking a failing row's
+    rule bits was a join of failing rows x rules on a bit test; each row now lists its set bits."""
+    customers = CUSTOMERS + "C4,XX,Bogota,Mars/Base,es,1980,2024-01-05 10:00:00,12,nope,maybe\n"
+    rec = plan_recorder(con)
+    load_delivery(rec, write_delivery(tmp_path, "d", customers=customers, accounts=ACCOUNTS, ledger=LEDGER),
+                  ARRIVED, validate=False)
+    assert len(quarantined(con, "customers")) == 6  # the six failed rules of C4, one row each
+    assert any("ingest_fail_customers" in head for head in rec.explained)
+    assert rec.slow == {}
+
+
 def test_missing_column_is_a_contract_error_and_loads_nothing(con, tmp_path):
     accounts = ACCOUNTS.replace(",principal", "").replace(",1000000.00", "").replace(",500,", ",").replace(",900.50", "")
     folder = write_delivery(tmp_path, "d", customers=CUSTOMERS, accounts=accounts)
