@@ -1,7 +1,8 @@
 """Run every benchmark at the sizes the issues set, or one: `python -m benchmarks [NAME [ARGS...]]`.
 
 `python -m benchmarks` (what `make bench` runs) uses ISSUE_SIZES: 1M accounts for simulation,
-ingest and models. On 2 cores it takes about 15 minutes; the process itself peaks near 14 GiB
+ingest and models, 100k for the feature build's side-by-side comparison. On 2 cores it takes
+about 20 minutes; the process itself peaks near 14 GiB
 during the channel benchmark (its 1M-decision training alone, `python -m benchmarks channel
 --skip-policy`, peaks at 5.4 GiB), and it prints its peak after each benchmark. `python -m benchmarks
 NAME` runs one benchmark with its own, smaller defaults unless arguments are given; `--quick` runs
@@ -22,6 +23,8 @@ from benchmarks import peak_rss_gib
 ISSUE_SIZES = {
     "simulate": [],  # 100k and 1M accounts x 180 days
     "ingest": ["--accounts", "1000000", "--expectations"],  # GE (suite, Data Docs, import) timed too
+    # batched against one statement, side by side: the one-statement baseline would not fit at 1M
+    "features": ["--accounts", "100000"],
     "models": ["--rows", "1000000"],
     # policy value at 20k accounts, what the features support (truth of a 100k portfolio), training time at 1M rows
     "channel": ["--ceiling-accounts", "100000"],

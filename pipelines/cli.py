@@ -252,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--truth-dir", help="card: the simulator's ground-truth folder")
 
     p = add("bench", cmd_bench)
-    p.add_argument("name", nargs="?", help="one benchmark (simulate, ingest, models, channel); default all")
+    p.add_argument("name", nargs="?", help="one benchmark (simulate, ingest, features, models, channel); default all")
     p.add_argument("bench_args", nargs=argparse.REMAINDER, help="arguments for that benchmark")
 
     p = add("demo", cmd_demo)

@@ -1,0 +1,134 @@
+"""Feature and training-set build at scale: `python -m benchmarks features [--accounts 20000] [--days 180]`.
+
+One portfolio is simulated (parquet) and ingested; then, in a child process per mode so each peak
+memory is the child's own (`benchmarks.peak_rss_gib`), the warehouse builds what `recobro train`
+and daily scoring read: `fct_account_features` at as_of, `train_pay_30d` (weekly snapshots),
+`train_promise_kept` and `train_channel_response` (one row per logged decision). Modes:
+
+- `batched`: `features.build.account_features` as shipped, a big spine built in account
+  partitions of `FEATURE_BATCH_ROWS` spine rows;
+- `one_statement`: the same SQL over the whole spine in one statement (the baseline: how the
+  build ran before batching).
+
+Both modes run side by side on the same delivery, and their tables must be identical (row counts
+and an order-independent checksum of every table). It prints per table the seconds, rows and the
+child's peak memory so far, then the ratios batched / one statement.
+
+Measured at 100k accounts x 180 days (`python -m benchmarks features --accounts 100000`, what
+`make bench` runs): batched 71.6 s and 4.48 GiB, one statement 65.9 s and 11.92 GiB (1.09x the
+time, 0.38x the memory), identical tables. The one-statement peak grows with the spine (the channel
+training set's 1.2M decisions), so at 1M accounts it would not fit this 24 GiB machine.
+`--modes batched` runs the shipped build alone. At 1M accounts it did not finish here: after
+about 35 minutes DuckDB held 18.8 GiB (its default limit is 80% of RAM) and was spilling while
+building the channel training set, a table of about 12M decisions x 106 columns. The batches bound
+the joins, not the size of what is built.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MODES = {"batched": None, "one_statement": 10**12}  # spine rows per batch (None: the shipped default)
+TABLES = ("fct_account_features", "train_pay_30d", "train_promise_kept", "train_channel_response")
+
+_CHILD = """
+import json, os, sys, time
+from datetime import date
+from pathlib import Path
+from benchmarks import peak_rss_gib
+from features import build
+from ingestion import load_delivery
+from models.channel_data import channel_training_set
+from recobro.settings import Settings
+from recobro.warehouse import connect
+folder, mode, batch_rows = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+if batch_rows != "default":
+    build.FEATURE_BATCH_ROWS = int(batch_rows)
+home = folder / mode
+os.environ["RECOBRO_HOME"] = str(home)
+os.environ.pop("RECOBRO_CONFIG", None)
+con = connect(Settings.load(config_file=home / "absent.toml").ensure_dirs())
+as_of = date.fromisoformat(sys.argv[4])
+out = {"batch_rows": build.FEATURE_BATCH_ROWS}
+t = time.perf_counter()
+load_delivery(con, folder / "delivery", validate=False)
+out["load"] = {"seconds": time.perf_counter() - t, "peak_gib": peak_rss_gib()}
+steps = {"fct_account_features": lambda: build.fct_account_features(con, as_of),
+         "train_pay_30d": lambda: build.training_set(con, "pay_30d", as_of),
+         "train_promise_kept": lambda: build.training_set(con, "promise_kept", as_of),
+         "train_channel_response": lambda: channel_training_set(con, as_of)}
+for table, step in steps.items():
+    t = time.perf_counter()
+    step()
+    seconds = time.perf_counter() - t
+    rows, checksum = con.execute(f"select count(*), coalesce(sum(hash(t)), 0) from {table} as t").fetchall()[0]
+    out[table] = {"seconds": seconds, "rows": rows, "checksum": str(checksum), "peak_gib": peak_rss_gib()}
+con.close()
+print(json.dumps(out))
+"""
+
+
+def run_mode(folder: Path, mode: str, as_of: str, batch_rows: int | None = None) -> dict:
+    """Build every table in a child process; its timings, row counts, checksums and peak memory.
+    `batch_rows` overrides the batched mode's spine rows per batch."""
+    rows = batch_rows if mode == "batched" and batch_rows else MODES[mode]
+    batch_rows = "default" if rows is None else str(rows)
+    proc = subprocess.run([sys.executable, "-c", _CHILD, str(folder), mode, batch_rows, as_of],
+                          capture_output=True, text=True, check=False, cwd=Path(__file__).resolve().parents[1])
+    if proc.returncode != 0:
+        raise RuntimeError(f"feature build ({mode}) failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks features", description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=20_000)
+    parser.add_argument("--days", type=int, default=180)
+    parser.add_argument("--seed", type=int, default=4)
+    parser.add_argument("--batch-rows", type=int, default=None,
+                        help="spine rows per batch in the batched mode (default: FEATURE_BATCH_ROWS)")
+    parser.add_argument("--modes", default="batched,one_statement", help=f"comma-separated, of {', '.join(MODES)}")
+    args = parser.parse_args(argv)
+    modes = args.modes.split(",")
+    if unknown := sorted(set(modes) - set(MODES)):
+        parser.error(f"unknown mode(s) {', '.join(unknown)}; choose from {', '.join(MODES)}")
+    from datetime import date
+
+    from simulator import simulate
+
+    as_of = date(2026, 10, 31)
+    with tempfile.TemporaryDirectory(prefix="bench-features-") as tmp:
+        folder = Path(tmp)
+        t = time.perf_counter()
+        simulate(args.accounts, args.days, args.seed, folder / "delivery", folder / "truth", end_date=as_of,
+                 fmt="parquet", bau_truth_runs=0)
+        print(f"feature build: {args.accounts:,} accounts x {args.days} days simulated in "
+              f"{time.perf_counter() - t:.1f} s", flush=True)
+        results = {}
+        for mode in modes:
+            results[mode] = run_mode(folder, mode, as_of.isoformat(), args.batch_rows)
+            r = results[mode]
+            print(f"\n{mode} (spine rows per batch {r['batch_rows']:,}): load {r['load']['seconds']:.1f} s")
+            print(f"  {'table':<24} {'rows':>11} {'seconds':>8} {'peak GiB so far':>16}")
+            for table in TABLES:
+                print(f"  {table:<24} {r[table]['rows']:>11,} {r[table]['seconds']:>8.1f} {r[table]['peak_gib']:>16.2f}")
+            print(f"  {'all four':<24} {'':>11} {sum(r[x]['seconds'] for x in TABLES):>8.1f} "
+                  f"{r[TABLES[-1]]['peak_gib']:>16.2f}", flush=True)
+    if {"batched", "one_statement"} <= set(results):
+        b, o = results["batched"], results["one_statement"]
+        same = all((b[x]["rows"], b[x]["checksum"]) == (o[x]["rows"], o[x]["checksum"]) for x in TABLES)
+        print(f"\nbatched / one statement: time {sum(b[x]['seconds'] for x in TABLES) / sum(o[x]['seconds'] for x in TABLES):.2f}x, "
+              f"peak memory {b[TABLES[-1]]['peak_gib'] / o[TABLES[-1]]['peak_gib']:.2f}x; "
+              f"tables identical (rows and checksums): {'yes' if same else 'NO'}")
+        return 0 if same else 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
