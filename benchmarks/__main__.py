@@ -2,9 +2,9 @@
 
 `python -m benchmarks` (what `make bench` runs) uses ISSUE_SIZES: 1M accounts for simulation,
 ingest and models, 100k for the feature build's side-by-side comparison. On 2 cores it takes
-about 20 minutes; the process itself peaks near 14 GiB
-during the channel benchmark (its 1M-decision training alone, `python -m benchmarks channel
---skip-policy`, peaks at 5.4 GiB), and it prints its peak after each benchmark. `python -m benchmarks
+about 20 minutes, and it prints its own peak memory after each benchmark (the channel
+benchmark's, which led until its feature build ran in batches, measured 5.9 GiB alone: its
+1M-decision training, `python -m benchmarks channel --skip-policy`, 5.4 GiB). `python -m benchmarks
 NAME` runs one benchmark with its own, smaller defaults unless arguments are given; `--quick` runs
 all of them so.
 """
