@@ -3,8 +3,7 @@
 -- Read by dispatcher.checks.send_time_context on the read-only warehouse connection.
 with
 nba as (
-    select *, coalesce(cast($now as timestamptz), send_window_start_utc) as planned_at,
-        row_number() over () as nba_row
+    select *, coalesce(cast($now as timestamptz), send_window_start_utc) as planned_at
     from next_best_actions
     where as_of = $as_of and action not in ('wait', 'none')
 ),
@@ -12,21 +11,24 @@ holds as (
     select h.kind, h.account_id, coalesce(h.customer_id, a.customer_id) as customer_id, h.starts_at, h.ends_at
     from stg_holds as h left join stg_accounts as a on a.account_id = h.account_id
 ),
+sends as (
+    select distinct account_id, customer_id, planned_at from nba
+),
 bound_holds as (
     -- holds in force at the planned time: disputes and hardship plans bind the account they name, every
     -- other hold binds the person. Two equi-joins: one join on "this account, or this person's" would
     -- run as a nested loop
-    select n.nba_row, h.kind
-    from nba as n join holds as h on h.account_id = n.account_id
-    where h.starts_at <= n.planned_at and (h.ends_at is null or h.ends_at > n.planned_at)
+    select s.account_id, s.customer_id, s.planned_at, h.kind
+    from sends as s join holds as h on h.account_id = s.account_id
+    where h.starts_at <= s.planned_at and (h.ends_at is null or h.ends_at > s.planned_at)
     union
-    select n.nba_row, h.kind
-    from nba as n join holds as h
-        on h.customer_id = n.customer_id and (h.account_id is null or h.kind not in ('dispute', 'hardship_plan'))
-    where h.starts_at <= n.planned_at and (h.ends_at is null or h.ends_at > n.planned_at)
+    select s.account_id, s.customer_id, s.planned_at, h.kind
+    from sends as s join holds as h
+        on h.customer_id = s.customer_id and (h.account_id is null or h.kind not in ('dispute', 'hardship_plan'))
+    where h.starts_at <= s.planned_at and (h.ends_at is null or h.ends_at > s.planned_at)
 ),
 hold_lists as (
-    select nba_row, list(kind) as hold_kinds from bound_holds group by nba_row
+    select account_id, customer_id, planned_at, list(kind) as hold_kinds from bound_holds group by all
 ),
 medium_consents as (
     select customer_id, case when channel in ('voice', 'agent_call') then 'call' else channel end as medium,
@@ -46,5 +48,8 @@ select
 from nba as n
 left join stg_customers as c on c.customer_id = n.customer_id
 left join stg_accounts as a on a.account_id = n.account_id
-left join hold_lists on hold_lists.nba_row = n.nba_row
+left join hold_lists
+    on hold_lists.account_id = n.account_id
+    and hold_lists.customer_id is not distinct from n.customer_id
+    and hold_lists.planned_at is not distinct from n.planned_at
 order by n.priority nulls last, n.action_key
