@@ -26,3 +26,16 @@ def peak_rss_gib() -> float:
         pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**30 if sys.platform == "darwin" else peak / 2**20
+
+
+def home_settings(home):
+    """Settings rooted in `home`, a benchmark's own RECOBRO_HOME (no config file), folders created.
+    Sets RECOBRO_HOME, so a child process or a flow started afterwards sees the same home."""
+    import os
+    from pathlib import Path
+
+    from recobro.settings import Settings
+
+    os.environ["RECOBRO_HOME"] = str(home)
+    os.environ.pop("RECOBRO_CONFIG", None)
+    return Settings.load(config_file=Path(home) / "absent.toml").ensure_dirs()

@@ -132,26 +132,23 @@ def features_ceiling(args) -> None:
 
 def training_time(rows: int, accounts: int, days: int, seed: int) -> None:
     """Time `train_channel_model` on `rows` resampled decisions (temporary RECOBRO_HOME and MLflow store)."""
-    import os
     import tempfile
     from datetime import date
     from pathlib import Path
 
+    from benchmarks import home_settings
     from benchmarks.bench_models import CPU_SECONDS, _timed, resample_table
     from ingestion import load_delivery
     from models.channel import fit_channel_model
     from models.channel_data import TABLE, channel_training_set, load_training_frame
     from models.channel_train import train_channel_model
-    from recobro.settings import Settings
     from recobro.warehouse import connect
     from simulator import simulate
 
     as_of = date(2026, 10, 31)
     with tempfile.TemporaryDirectory(prefix="bench_channel_") as tmp:
         home = Path(tmp)
-        os.environ["RECOBRO_HOME"] = str(home)
-        os.environ.pop("RECOBRO_CONFIG", None)
-        settings = Settings.load(config_file=home / "absent.toml").ensure_dirs()
+        settings = home_settings(home)
         t = time.perf_counter()
         simulate(accounts, days, seed, home / "delivery", settings.truth_dir, end_date=as_of, fmt="parquet")
         con = connect(settings)

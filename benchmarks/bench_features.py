@@ -38,22 +38,18 @@ MODES = {"batched": None, "one_statement": 10**12}  # spine rows per batch (None
 TABLES = ("fct_account_features", "train_pay_30d", "train_promise_kept", "train_channel_response")
 
 _CHILD = """
-import json, os, sys, time
+import json, sys, time
 from datetime import date
 from pathlib import Path
-from benchmarks import peak_rss_gib
+from benchmarks import home_settings, peak_rss_gib
 from features import build
 from ingestion import load_delivery
 from models.channel_data import channel_training_set
-from recobro.settings import Settings
 from recobro.warehouse import connect
 folder, mode, batch_rows = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 if batch_rows != "default":
     build.FEATURE_BATCH_ROWS = int(batch_rows)
-home = folder / mode
-os.environ["RECOBRO_HOME"] = str(home)
-os.environ.pop("RECOBRO_CONFIG", None)
-con = connect(Settings.load(config_file=home / "absent.toml").ensure_dirs())
+con = connect(home_settings(folder / mode))
 as_of = date.fromisoformat(sys.argv[4])
 out = {"batch_rows": build.FEATURE_BATCH_ROWS}
 t = time.perf_counter()
@@ -78,8 +74,7 @@ def run_mode(folder: Path, mode: str, as_of: str, batch_rows: int | None = None)
     """Build every table in a child process; its timings, row counts, checksums and peak memory.
     `batch_rows` overrides the batched mode's spine rows per batch."""
     rows = batch_rows if mode == "batched" and batch_rows else MODES[mode]
-    batch_rows = "default" if rows is None else str(rows)
-    proc = subprocess.run([sys.executable, "-c", _CHILD, str(folder), mode, batch_rows, as_of],
+    proc = subprocess.run([sys.executable, "-c", _CHILD, str(folder), mode, "default" if rows is None else str(rows), as_of],
                           capture_output=True, text=True, check=False, cwd=Path(__file__).resolve().parents[1])
     if proc.returncode != 0:
         raise RuntimeError(f"feature build ({mode}) failed:\n{proc.stderr[-3000:]}")

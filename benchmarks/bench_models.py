@@ -17,7 +17,6 @@ sizes, so every column is a real feature with a realistic distribution. Reported
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from datetime import date
@@ -47,15 +46,13 @@ CPU_SECONDS: dict[str, float] = {}
 
 def build_portfolio(home: Path, accounts: int, days: int, seed: int):
     """Simulate, ingest and featurise one portfolio under `home`; returns (settings, con)."""
+    from benchmarks import home_settings
     from features.build import fct_account_features, training_set
     from ingestion import load_delivery
-    from recobro.settings import Settings
     from recobro.warehouse import connect
     from simulator import simulate
 
-    os.environ["RECOBRO_HOME"] = str(home)
-    os.environ.pop("RECOBRO_CONFIG", None)
-    settings = Settings.load(config_file=home / "absent.toml").ensure_dirs()
+    settings = home_settings(home)
     # the BAU truth (32 play-forwards) is not used here
     simulate(accounts, days, seed, home / "delivery", settings.truth_dir, end_date=AS_OF, bau_truth_runs=0)
     con = connect(settings)

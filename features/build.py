@@ -23,8 +23,9 @@ STG_TABLES = ("customers", "accounts", "ledger", "promises", "contacts", "holds"
 INT_VIEWS = ("int_ledger_effects", "int_contact_events", "int_promise_payments")
 TARGETS = ("pay_30d", "promise_kept")
 # Spine rows per feature-build batch (`account_features`). The point-in-time joins grow with
-# spine rows x events per account: the channel training set of 100k simulated accounts (1.2M
-# decisions) peaked at 13.4 GiB in one statement. Batches of accounts keep that bounded.
+# spine rows x events per account: at 100k simulated accounts (1.2M channel decisions) the four
+# tables `recobro train` reads peak at 11.9 GiB in one statement and 4.5 GiB in batches of accounts
+# (`python -m benchmarks features --accounts 100000`).
 FEATURE_BATCH_ROWS = 200_000
 LABEL_HORIZON_DAYS = 30
 # How many days after its effective date a payment can still be posted (card and transfer

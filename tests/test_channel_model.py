@@ -67,9 +67,8 @@ def test_training_set_built_in_account_batches_equals_one_statement(portfolio, m
     # more than ten batches' worth, covering every training row
     rows, keys = con.execute("select count(*), count(distinct (account_id, as_of)) from feature_spine").fetchall()[0]
     assert rows == keys > 10 * 2_000
-    con.register("frame_keys", whole[["account_id", "decision_date"]])
-    assert con.execute("select count(*) from frame_keys anti join feature_spine as s on s.account_id = "
-                       "frame_keys.account_id and s.as_of = cast(frame_keys.decision_date as date) - 1").fetchall() == [(0,)]
+    assert con.execute("select count(*) from train_channel_response as t anti join feature_spine as s "
+                       "on s.account_id = t.account_id and s.as_of = t.decision_date - 1").fetchall() == [(0,)]
     with pytest.raises(ValueError, match="batch_rows"):
         build.account_features(con, "select 'a' as account_id, current_date as as_of, null as promise_id",
                                "t", batch_rows=0)
