@@ -31,7 +31,7 @@ test: $(STAMP)  ## run the whole test suite
 test-fast: $(STAMP)  ## run the tests except end-to-end and browser ones
 	$(BIN)/python -m pytest -q -m "not e2e and not browser"
 
-bench: $(STAMP)  ## run the benchmarks at the issues' sizes (1M accounts; ~20 min) and print their numbers and peak memory
+bench: $(STAMP)  ## run the benchmarks at the issues' sizes (1M accounts; ~30 min) and print their numbers and peak memory
 	$(BIN)/python -m benchmarks
 
 bench-quick: $(STAMP)  ## run every benchmark at its small default size (a few minutes)

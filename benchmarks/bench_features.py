@@ -1,4 +1,4 @@
-"""Feature and training-set build at scale: `python -m benchmarks features [--accounts 20000] [--days 180]`.
+"""Feature and training-set build at scale: `python -m benchmarks features [--accounts 20000] [--train]`.
 
 One portfolio is simulated (parquet) and ingested; then, in a child process per mode so each peak
 memory is the child's own (`benchmarks.peak_rss_gib`), the warehouse builds what `recobro train`
@@ -18,10 +18,15 @@ Measured at 100k accounts x 180 days (`python -m benchmarks features --accounts 
 `make bench` runs): batched 71.6 s and 4.48 GiB, one statement 65.9 s and 11.92 GiB (1.09x the
 time, 0.38x the memory), identical tables. The one-statement peak grows with the spine (the channel
 training set's 1.2M decisions), so at 1M accounts it would not fit this 24 GiB machine.
-`--modes batched` runs the shipped build alone. At 1M accounts it did not finish here: after
-about 35 minutes DuckDB held 18.8 GiB (its default limit is 80% of RAM) and was spilling while
-building the channel training set, a table of about 12M decisions x 106 columns. The batches bound
-the joins, not the size of what is built.
+`--modes batched` runs the shipped build alone, and `--train` then trains the three models on its
+tables, in the same child and with MLflow under its own home, as `recobro train` does. Training
+sets keep about `features.build.TRAINING_MAX_ROWS` candidate rows, a hash sample of whole accounts.
+Measured at 1M accounts x 180 days (`python -m benchmarks features --accounts 1000000 --modes
+batched --train`, the second run `make bench` makes): the four tables in 312.6 s, peaking at 7.93
+GiB; train_pay_30d from a 0.229 sample of 8.7M candidate rows (1.6M rows), train_channel_response
+from a 0.085 sample of 23.5M candidate decisions (1.0M rows); the three models trained and
+registered in 179.8 s (target <= 300 s), so `recobro train`'s work took 442.7 s. Without the cap
+the same build had not finished after 35 minutes (DuckDB at 18.8 GiB, spilling).
 """
 
 from __future__ import annotations
@@ -65,16 +70,33 @@ for table, step in steps.items():
     seconds = time.perf_counter() - t
     rows, checksum = con.execute(f"select count(*), coalesce(sum(hash(t)), 0) from {table} as t").fetchall()[0]
     out[table] = {"seconds": seconds, "rows": rows, "checksum": str(checksum), "peak_gib": peak_rss_gib()}
+out["samples"] = {r[0]: {"rows_before": r[1], "account_share": r[2]} for r in con.execute(
+    "select table_name, rows_before, account_share from training_samples").fetchall()}
+if sys.argv[5] == "train":
+    from models.channel_train import train_channel_model
+    from models.train import train_models
+    settings = home_settings(folder / mode)
+    fits = {"promise_kept": lambda: train_models(con, settings, as_of, targets=("promise_kept",))[0],
+            "pay_30d": lambda: train_models(con, settings, as_of, targets=("pay_30d",))[0],
+            "channel_response": lambda: train_channel_model(con, settings, as_of)}
+    out["train"] = {}
+    for target, fit in fits.items():
+        t = time.perf_counter()
+        trained = fit()
+        out["train"][target] = {"seconds": time.perf_counter() - t, "reused": trained.reused,
+                                "model": trained.model_ref, "peak_gib": peak_rss_gib()}
 con.close()
 print(json.dumps(out))
 """
 
 
-def run_mode(folder: Path, mode: str, as_of: str, batch_rows: int | None = None) -> dict:
+def run_mode(folder: Path, mode: str, as_of: str, batch_rows: int | None = None, train: bool = False) -> dict:
     """Build every table in a child process; its timings, row counts, checksums and peak memory.
-    `batch_rows` overrides the batched mode's spine rows per batch."""
+    `batch_rows` overrides the batched mode's spine rows per batch; `train` then trains the three
+    models on the tables built (MLflow under the child's own home), as `recobro train` does."""
     rows = batch_rows if mode == "batched" and batch_rows else MODES[mode]
-    proc = subprocess.run([sys.executable, "-c", _CHILD, str(folder), mode, "default" if rows is None else str(rows), as_of],
+    proc = subprocess.run([sys.executable, "-c", _CHILD, str(folder), mode, "default" if rows is None else str(rows), as_of,
+                           "train" if train else "build"],
                           capture_output=True, text=True, check=False, cwd=Path(__file__).resolve().parents[1])
     if proc.returncode != 0:
         raise RuntimeError(f"feature build ({mode}) failed:\n{proc.stderr[-3000:]}")
@@ -89,6 +111,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--batch-rows", type=int, default=None,
                         help="spine rows per batch in the batched mode (default: FEATURE_BATCH_ROWS)")
     parser.add_argument("--modes", default="batched,one_statement", help=f"comma-separated, of {', '.join(MODES)}")
+    parser.add_argument("--train", action="store_true",
+                        help="then train the three models on the batched tables, as `recobro train` does")
     args = parser.parse_args(argv)
     modes = args.modes.split(",")
     if unknown := sorted(set(modes) - set(MODES)):
@@ -107,7 +131,7 @@ def main(argv: list[str]) -> int:
               f"{time.perf_counter() - t:.1f} s", flush=True)
         results = {}
         for mode in modes:
-            results[mode] = run_mode(folder, mode, as_of.isoformat(), args.batch_rows)
+            results[mode] = run_mode(folder, mode, as_of.isoformat(), args.batch_rows, args.train and mode == "batched")
             r = results[mode]
             print(f"\n{mode} (spine rows per batch {r['batch_rows']:,}): load {r['load']['seconds']:.1f} s")
             print(f"  {'table':<24} {'rows':>11} {'seconds':>8} {'peak GiB so far':>16}")
@@ -115,6 +139,21 @@ def main(argv: list[str]) -> int:
                 print(f"  {table:<24} {r[table]['rows']:>11,} {r[table]['seconds']:>8.1f} {r[table]['peak_gib']:>16.2f}")
             print(f"  {'all four':<24} {'':>11} {sum(r[x]['seconds'] for x in TABLES):>8.1f} "
                   f"{r[TABLES[-1]]['peak_gib']:>16.2f}", flush=True)
+            sampled = {k: v for k, v in r["samples"].items() if v["account_share"] < 1}
+            for table, v in sampled.items():
+                print(f"  {table}: a {v['account_share']:.3f} hash sample of accounts "
+                      f"({v['rows_before']:,} candidate rows; training_max_rows)")
+            if "train" in r:
+                fit = sum(v["seconds"] for v in r["train"].values())
+                print(f"  {'registered model':<36} {'seconds':>8} {'peak GiB so far':>16}  (the first includes"
+                      " creating the MLflow store)")
+                for v in r["train"].values():
+                    print(f"  {v['model']:<36} {v['seconds']:>8.1f} {v['peak_gib']:>16.2f}"
+                          + ("  (reused)" if v["reused"] else ""))
+                built = sum(r[x]["seconds"] for x in TABLES[1:])
+                print(f"  {'the three models':<36} {fit:>8.1f}\n"
+                      f"  recobro train (training sets {built:.1f} s + models {fit:.1f} s): {built + fit:.1f} s",
+                      flush=True)
     if {"batched", "one_statement"} <= set(results):
         b, o = results["batched"], results["one_statement"]
         same = all((b[x]["rows"], b[x]["checksum"]) == (o[x]["rows"], o[x]["checksum"]) for x in TABLES)

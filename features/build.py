@@ -27,6 +27,13 @@ TARGETS = ("pay_30d", "promise_kept")
 # tables `recobro train` reads peak at 11.9 GiB in one statement and 4.5 GiB in batches of accounts
 # (`python -m benchmarks features --accounts 100000`).
 FEATURE_BATCH_ROWS = 200_000
+# Rows a training set keeps at most (about: whole accounts are kept or left out). A bigger set is
+# built from a fixed hash sample of its accounts, so the feature build, the frame handed to
+# LightGBM and the fit all follow this number and not the portfolio: at 1M accounts the channel
+# set alone would be ~12M decisions x 106 columns. `recobro.toml` `training_max_rows` overrides
+# it; 0 keeps every row. What was kept is recorded in `training_samples`.
+TRAINING_MAX_ROWS = 2_000_000
+TRAINING_SAMPLES_TABLE = "training_samples"
 LABEL_HORIZON_DAYS = 30
 # How many days after its effective date a payment can still be posted (card and transfer
 # settlement, agent cash). A label window closes only this long after its last day: until then
@@ -190,6 +197,56 @@ def account_features(con, spine_sql: str, table: str, params: dict | None = None
     return table
 
 
+def sample_training_accounts(con, work_table: str, training_table: str, as_of: date,
+                             max_rows: int | None) -> dict:
+    """Keep a fixed hash sample of the accounts in `work_table` so that about `max_rows` rows remain.
+
+    `work_table` holds every candidate row (one per training row, with `account_id`): the share is
+    taken of what it holds, so sampling an already sampled table cuts nothing. Rows of left-out accounts
+    are deleted, and each kept account keeps all its rows. The sample is the accounts whose
+    salted hash's top 32 bits fall below share x 2^32, so a run with more rows keeps a subset of the accounts a
+    smaller share would (the out-of-time comparison of two models sees the same people).
+    `max_rows` None or 0 keeps everything. Replaces `training_table`'s row of `training_samples`
+    (rows and accounts before and kept, the share, the cap) and returns it.
+    """
+    if max_rows is not None and max_rows < 0:
+        raise ValueError("max_rows must be 0 (no cap) or more")
+    rows, accounts = con.execute(f"select count(*), count(distinct account_id) from {work_table}").fetchall()[0]
+    share = 1.0 if not max_rows or rows <= max_rows else max_rows / rows
+    if share < 1.0:
+        con.execute(f"delete from {work_table} where not {_IN_SAMPLE}", {"threshold": int(share * 2**32)})
+    kept_rows, kept_accounts = con.execute(
+        f"select count(*), count(distinct account_id) from {work_table}").fetchall()[0]
+    record = {"table_name": training_table, "as_of": as_of, "rows_before": rows, "accounts_before": accounts,
+              "rows_kept": kept_rows, "accounts_kept": kept_accounts, "account_share": share,
+              "max_rows": int(max_rows or 0)}
+    con.execute(f"""
+        create table if not exists {TRAINING_SAMPLES_TABLE} (
+            table_name varchar primary key, as_of date, rows_before bigint, accounts_before bigint,
+            rows_kept bigint, accounts_kept bigint, account_share double, max_rows bigint)
+    """)
+    con.execute(f"insert or replace into {TRAINING_SAMPLES_TABLE} values "
+                "($table_name, $as_of, $rows_before, $accounts_before, $rows_kept, $accounts_kept, "
+                "$account_share, $max_rows)", record)
+    if share < 1.0:
+        log.info("%s: kept %d of %d accounts (%d of %d rows; training_max_rows %d)", training_table,
+                 kept_accounts, accounts, kept_rows, rows, max_rows)
+    return record
+
+
+# A salted hash, so the sample does not line up with the feature build's `hash(account_id) % n` batches.
+_IN_SAMPLE = "(hash(account_id || ':training-sample') >> 32) < $threshold"
+
+
+def training_sample(con, training_table: str) -> dict | None:
+    """`training_table`'s row of `training_samples` (see `sample_training_accounts`), or None."""
+    if not table_exists(con, TRAINING_SAMPLES_TABLE):
+        return None
+    rel = con.sql(f"select * from {TRAINING_SAMPLES_TABLE} where table_name = $t", params={"t": training_table})
+    rows = rel.fetchall()
+    return dict(zip(rel.columns, rows[0])) if rows else None
+
+
 def _placed_accounts_spine() -> str:
     return """
         select account_id, cast($as_of as date) as as_of, null as promise_id
@@ -242,7 +299,8 @@ def _snapshot_dates(con, as_of: date, max_snapshots: int | None) -> list[date]:
     return sorted(snapshots)
 
 
-def training_set(con, target: str, as_of: date, *, max_snapshots: int | None = None) -> str:
+def training_set(con, target: str, as_of: date, *, max_snapshots: int | None = None,
+                 max_rows: int | None = TRAINING_MAX_ROWS) -> str:
     """Create or replace `train_<target>` from snapshots before `as_of` whose labels matured by it.
 
     `pay_30d`: one row per account open (balance > 0) per weekly snapshot (as_of - 35, - 42, ...: 30
@@ -252,6 +310,8 @@ def training_set(con, target: str, as_of: date, *, max_snapshots: int | None = N
     `as_of`; features as of the day
     before the promise was made, plus the promise's own features; label per docs/TABLES.md.
     Columns: `as_of, account_id, [promise_id], <feature_columns(target)>, label INTEGER`.
+    More than `max_rows` candidate rows (snapshots, or promises) are cut to a hash sample of
+    accounts first (`sample_training_accounts`), before any feature is built.
     """
     as_of = _as_date(as_of)
     columns = feature_columns(target)
@@ -259,13 +319,15 @@ def training_set(con, target: str, as_of: date, *, max_snapshots: int | None = N
     table = f"train_{target}"
     if target == "pay_30d":
         snapshots = _snapshot_dates(con, as_of, max_snapshots)
-        spine = """
+        con.execute("""
+            create or replace temp table work_training_spine as
             select accounts.account_id, snapshots.as_of, null as promise_id
             from stg_accounts as accounts
             inner join (select unnest(cast($snapshots as date[])) as as_of) as snapshots
                 on accounts.placed_at < timezone('UTC', snapshots.as_of + interval 1 day)
-        """
-        account_features(con, spine, "work_training_features", {"snapshots": snapshots})
+        """, {"snapshots": snapshots})
+        sample_training_accounts(con, "work_training_spine", table, as_of, max_rows)
+        account_features(con, "select * from work_training_spine", "work_training_features")
         con.execute(f"create or replace temp table work_labels as\n{sql_text('label_pay_30d')}", {"as_of": as_of})
         con.execute(f"""
             create or replace table {table} as
@@ -278,6 +340,7 @@ def training_set(con, target: str, as_of: date, *, max_snapshots: int | None = N
     else:
         con.execute(f"create or replace temp table work_labels as\n{sql_text('label_promise_kept')}",
                     {"as_of": as_of, "posting_lag_days": PAYMENT_POSTING_LAG_DAYS})
+        sample_training_accounts(con, "work_labels", table, as_of, max_rows)
         spine = "select account_id, feature_as_of as as_of, promise_id from work_labels"
         account_features(con, spine, "work_training_features")
         con.execute(f"""
@@ -287,8 +350,8 @@ def training_set(con, target: str, as_of: date, *, max_snapshots: int | None = N
             inner join work_labels as l on l.promise_id = f.promise_id
             order by f.as_of, f.account_id, l.promise_id
         """)
-    con.execute("drop table if exists work_training_features")
-    con.execute("drop table if exists work_labels")
+    for work in ("work_training_features", "work_labels", "work_training_spine"):
+        con.execute(f"drop table if exists {work}")
     return table
 
 

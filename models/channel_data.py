@@ -12,15 +12,15 @@ from datetime import date
 
 import pandas as pd
 
-from features.build import (FEATURE_COLUMNS, PAYMENT_POSTING_LAG_DAYS, _as_date, account_features, sql_text,
-                            stg_views)
+from features.build import (FEATURE_COLUMNS, PAYMENT_POSTING_LAG_DAYS, TRAINING_MAX_ROWS, _as_date,
+                            account_features, sample_training_accounts, sql_text, stg_views)
 from recobro.contract import CHANNELS
 
 ARMS = ("none",) + CHANNELS
 TABLE = "train_channel_response"
 
 
-def channel_training_set(con, as_of: date, *, none_sample: int = 3) -> str:
+def channel_training_set(con, as_of: date, *, none_sample: int = 3, max_rows: int | None = TRAINING_MAX_ROWS) -> str:
     """Create or replace `train_channel_response` from decisions whose 30-day outcome matured by `as_of`.
 
     Input: `raw_*` via `stg_*`/`int_*`. Grain: one row per eligible account x decision day.
@@ -28,6 +28,8 @@ def channel_training_set(con, as_of: date, *, none_sample: int = 3) -> str:
     propensity (logged; null for 'none'), none_sample_weight, cost (local), responded, currency,
     balance, past_due_amount, paid_amount_30d, paid_30d, paid_share_30d, the feature columns, then
     engaged (the contact was answered, opened, clicked or replied to; false for 'none').
+    More than `max_rows` decisions are cut to a hash sample of accounts before the features are
+    built (`features.build.sample_training_accounts`); None or 0 keeps them all.
     """
     as_of = _as_date(as_of)
     if none_sample < 1:
@@ -36,6 +38,7 @@ def channel_training_set(con, as_of: date, *, none_sample: int = 3) -> str:
     params = {"as_of": as_of, "none_sample": int(none_sample), "posting_lag_days": PAYMENT_POSTING_LAG_DAYS}
     con.execute(f"create or replace temp table work_channel_decisions as\n{sql_text('int_channel_decisions')}",
                 params)
+    sample_training_accounts(con, "work_channel_decisions", TABLE, as_of, max_rows)
     spine = "select distinct account_id, decision_date - 1 as as_of, null as promise_id from work_channel_decisions"
     account_features(con, spine, "work_channel_features")
     con.execute(f"create or replace temp table work_channel_response as\n{sql_text('train_channel_response')}",

@@ -26,7 +26,7 @@ from models.inventory import record_inventory
 from models.policy import check_feature_policy
 from models.registry import REGISTERED_NAMES, ensure_experiment, use_tracking, version_by_alias
 from models.train import (EVALUATION_FRACTION, FINGERPRINT_TAG, TrainedModel, code_version, data_fingerprint,
-                          reused_version)
+                          reused_version, sample_params)
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ def train_channel_model(con, settings, as_of, params: dict | None = None, table:
         mlflow.log_params({**{k: (json.dumps(v) if isinstance(v, list) else v) for k, v in model_params.items()
                               if v is not None},
                            "target": TARGET, "outcome": OUTCOME, "as_of": str(as_of), "n_features": len(features),
-                           "evaluation_fraction": EVALUATION_FRACTION,
+                           "evaluation_fraction": EVALUATION_FRACTION, **sample_params(con, table),
                            **{f"data_{k}": v for k, v in fp_data.items()}})
         mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None and np.isfinite(v)})
         mlflow.set_tags({FINGERPRINT_TAG: fingerprint, "recobro.target": TARGET,

@@ -125,6 +125,17 @@ def data_fingerprint(df: pd.DataFrame) -> dict:
     }
 
 
+def sample_params(con, table: str) -> dict:
+    """MLflow params for the account sample `table` was built from (`features.build.training_samples`)."""
+    try:
+        from features.build import training_sample
+    except ImportError:
+        return {}
+    record = training_sample(con, table)
+    keys = ("rows_before", "accounts_before", "rows_kept", "accounts_kept", "account_share", "max_rows")
+    return {} if record is None else {f"sample_{k}": record[k] for k in keys}
+
+
 def code_version() -> str:
     """The git commit of this checkout, or 'unknown'."""
     try:
@@ -231,7 +242,7 @@ def train_model(con, settings, as_of, target: str, features: Sequence[str] | Non
     model, metrics, eval_df, y = fit_and_evaluate(df, features, params)
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"{target}-{as_of}") as run:
         mlflow.log_params({**model_params, "target": target, "as_of": str(as_of), "n_features": len(features),
-                           "evaluation_fraction": EVALUATION_FRACTION,
+                           "evaluation_fraction": EVALUATION_FRACTION, **sample_params(con, f"train_{target}"),
                            **{f"data_{k}": v for k, v in fp_data.items()}})
         mlflow.log_metrics(metrics)
         mlflow.set_tags({FINGERPRINT_TAG: fingerprint, "recobro.target": target,

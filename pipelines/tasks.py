@@ -40,7 +40,7 @@ def build_training_sets(settings: Settings, as_of: date) -> list[str]:
 
     with warehouse(settings) as con:
         stg_views(con)
-        return [training_set(con, target, as_of) for target in ("promise_kept", "pay_30d")]
+        return [training_set(con, target, as_of, **_row_cap(settings)) for target in ("promise_kept", "pay_30d")]
 
 
 @task(name="build-channel-training-set", cache_policy=NO_CACHE)
@@ -48,7 +48,12 @@ def build_channel_training_set(settings: Settings, as_of: date) -> str:
     from models.channel_data import channel_training_set
 
     with warehouse(settings) as con:
-        return channel_training_set(con, as_of)
+        return channel_training_set(con, as_of, **_row_cap(settings))
+
+
+def _row_cap(settings: Settings) -> dict:
+    """`max_rows` for a training-set builder when the settings name one (else the builder's default)."""
+    return {} if settings.training_max_rows is None else {"max_rows": settings.training_max_rows}
 
 
 @task(name="train-models", cache_policy=NO_CACHE)

@@ -27,6 +27,12 @@ class Settings:
     rule_packs_dir: Path | None = None
     seed: int = 7
     busy_timeout_s: float = 30.0
+    # rows a training set keeps at most, by a hash sample of accounts; None = features.build.TRAINING_MAX_ROWS,
+    # 0 = every row
+    training_max_rows: int | None = None
+    # DuckDB's memory limit for the warehouse, e.g. "8GB" (None = DuckDB's default, 80% of RAM); past it
+    # DuckDB spills to disk, so on a shared server this bounds recobro's share of memory
+    warehouse_memory_limit: str | None = None
 
     @classmethod
     def load(cls, config_file: str | Path | None = None, **overrides) -> "Settings":
@@ -49,10 +55,12 @@ class Settings:
             if f.name not in values:
                 continue
             v = values[f.name]
-            if f.name in ("seed",):
+            if f.name in ("seed", "training_max_rows"):
                 v = int(v)
             elif f.name in ("busy_timeout_s",):
                 v = float(v)
+            elif f.name == "warehouse_memory_limit":
+                v = str(v)
             elif f.name != "mlflow_tracking_uri":
                 v = Path(v)
             typed[f.name] = v

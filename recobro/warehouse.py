@@ -17,18 +17,27 @@ class WarehouseBusy(RuntimeError):
 
 
 def connect(settings: Settings, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse; waits up to `settings.busy_timeout_s` for another writer to finish."""
+    """Open the warehouse; waits up to `settings.busy_timeout_s` for another writer to finish.
+
+    `settings.warehouse_memory_limit` (e.g. "8GB") caps DuckDB's memory; past it DuckDB spills to disk.
+    """
     path = settings.warehouse_path
     if read_only and not path.exists():
         raise FileNotFoundError(f"warehouse {path} does not exist yet; run `recobro ingest` first")
     path.parent.mkdir(parents=True, exist_ok=True)
+    config = {} if settings.warehouse_memory_limit is None else {"memory_limit": settings.warehouse_memory_limit}
     deadline = time.monotonic() + settings.busy_timeout_s
     delay = 0.1
     while True:
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
+            con = duckdb.connect(str(path), read_only=read_only, config=config)
             con.execute("set timezone = 'UTC'")
             return con
+        except (duckdb.ParserException, duckdb.InvalidInputException) as exc:
+            if not config:
+                raise
+            raise ValueError(f"warehouse_memory_limit {settings.warehouse_memory_limit!r} is not a DuckDB memory "
+                             f"size such as '8GB' or '512MB' ({exc})") from exc
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise

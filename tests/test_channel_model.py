@@ -74,6 +74,28 @@ def test_training_set_built_in_account_batches_equals_one_statement(portfolio, m
                                "t", batch_rows=0)
 
 
+def test_capped_training_set_is_the_whole_set_of_a_hash_sample_of_accounts(portfolio):
+    """`max_rows` cuts decisions before the features are built; kept accounts keep every row and value."""
+    from features.build import training_sample
+    from models.channel_data import TABLE, channel_training_set, load_training_frame
+
+    con, whole = portfolio["con"], portfolio["frame"]
+    full = training_sample(con, TABLE)
+    assert full["account_share"] == 1.0 and full["rows_kept"] == full["rows_before"] >= len(whole)
+    try:
+        channel_training_set(con, AS_OF, max_rows=full["rows_before"] // 4)
+        capped = load_training_frame(con)
+        record = training_sample(con, TABLE)
+    finally:
+        channel_training_set(con, AS_OF)
+    assert record["rows_before"] == full["rows_before"] and record["account_share"] == pytest.approx(0.25, abs=1e-4)
+    assert 0.15 < len(capped) / len(whole) < 0.35
+    kept = set(capped["account_id"])
+    assert len(kept) <= record["accounts_kept"] < 0.35 * full["accounts_before"]
+    expected = whole[whole["account_id"].isin(kept)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(capped, expected)
+
+
 def test_training_rows_are_matured_decisions_with_logged_propensities(portfolio):
     f = portfolio["frame"]
     assert set(f["arm"]) == {"none", *CHANNELS}

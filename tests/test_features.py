@@ -306,7 +306,7 @@ def test_feature_and_training_sql_join_on_keys(portfolio, plan_recorder):
     such a join grows with rows x rows. The pay_30d spine is meant: accounts x a few snapshot dates."""
     from models.channel_data import channel_training_set
 
-    rec = plan_recorder(portfolio, allowed={"create or replace temp table feature_spine as"})
+    rec = plan_recorder(portfolio, allowed={"create or replace temp table work_training_spine as"})
     build.fct_account_features(rec, AS_OF)
     for target in build.TARGETS:
         build.training_set(rec, target, TRAIN_AS_OF)
@@ -314,3 +314,33 @@ def test_feature_and_training_sql_join_on_keys(portfolio, plan_recorder):
     assert any("work_channel_response" in head for head in rec.explained)
     assert len(rec.explained) > 20
     assert rec.slow == {}
+
+
+def test_training_sample_keeps_whole_accounts_of_a_nested_hash_sample():
+    """The row cap: about max_rows rows stay, each account all or nothing, a smaller share a subset."""
+    import duckdb
+
+    con = duckdb.connect()
+
+    def sample(max_rows):
+        con.execute("create or replace temp table work as "
+                    "select 'acc-' || (i // 3) as account_id, i % 3 as k from range(30000) t(i)")
+        record = build.sample_training_accounts(con, "work", "train_x", AS_OF, max_rows)
+        return record, {r[0] for r in con.execute("select account_id from work").fetchall()}
+
+    assert sample(0)[0]["account_share"] == 1.0 and sample(0)[0]["rows_kept"] == 30_000
+    assert sample(30_000)[0]["rows_kept"] == 30_000
+
+    half, half_accounts = sample(15_000)
+    assert half["account_share"] == 0.5 and 13_500 < half["rows_kept"] < 16_500
+    assert half["rows_before"] == 30_000 and half["accounts_before"] == 10_000 and half["max_rows"] == 15_000
+    assert half["rows_kept"] == 3 * half["accounts_kept"] == 3 * len(half_accounts)  # whole accounts only
+    assert con.execute("select count(*) from work group by account_id having count(*) <> 3").fetchall() == []
+
+    quarter, quarter_accounts = sample(7_500)
+    assert quarter_accounts < half_accounts and 0.4 < quarter["rows_kept"] / half["rows_kept"] < 0.6
+    # one record per training table, the latest build's
+    assert build.training_sample(con, "train_x") == quarter
+    assert build.training_sample(con, "train_y") is None
+    with pytest.raises(ValueError, match="max_rows"):
+        build.sample_training_accounts(con, "work", "train_x", AS_OF, -1)

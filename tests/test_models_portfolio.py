@@ -223,6 +223,34 @@ def test_channel_model_card_scores_the_choice_on_truth(portfolio, cards):
     assert "acc-0" not in text.lower() and "cus-0" not in text.lower()
 
 
+def test_runs_record_the_training_sample_and_a_capped_set_keeps_whole_accounts(portfolio):
+    """Each run logs the account sample its set came from; a cap keeps every row of the accounts it keeps."""
+    import mlflow
+
+    from features.build import training_sample, training_set
+
+    con = portfolio["con"]
+    for target, table in (("pay_30d", "train_pay_30d"), ("promise_kept", "train_promise_kept"),
+                          ("channel_response", "train_channel_response")):
+        record = training_sample(con, table)
+        params = mlflow.get_run(portfolio["trained"][target].run_id).data.params
+        assert params["sample_account_share"] == "1.0" and params["sample_max_rows"] == "2000000"
+        assert params["sample_rows_kept"] == params["sample_rows_before"] == str(record["rows_before"])
+    for target in ("pay_30d", "promise_kept"):
+        table = f"train_{target}"
+        whole = con.sql(f"select * from {table} order by all").df()
+        rows_before = training_sample(con, table)["rows_before"]
+        try:
+            training_set(con, target, AS_OF, max_rows=rows_before // 3)
+            capped = con.sql(f"select * from {table} order by all").df()
+            record = training_sample(con, table)
+        finally:
+            training_set(con, target, AS_OF)
+        assert record["account_share"] == pytest.approx(1 / 3, abs=1e-4) and 0.2 < len(capped) / len(whole) < 0.46
+        kept = set(capped["account_id"])
+        assert capped.equals(whole[whole["account_id"].isin(kept)].reset_index(drop=True)), target
+
+
 def test_channel_choice_values_by_hand():
     """Three accounts: one scored, one whose last logged channel is no longer reachable, one never contacted."""
     import pandas as pd

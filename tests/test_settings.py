@@ -27,6 +27,37 @@ def test_env_beats_file_and_file_beats_defaults(tmp_path, monkeypatch):
     assert Settings.load(config_file=cfg).seed == 3
 
 
+def test_training_row_cap_comes_from_file_or_env_and_reaches_the_builders(tmp_path, monkeypatch):
+    from pipelines.tasks import _row_cap
+
+    monkeypatch.delenv("RECOBRO_TRAINING_MAX_ROWS", raising=False)
+    default = Settings.load(config_file=tmp_path / "none.toml")
+    assert default.training_max_rows is None and _row_cap(default) == {}  # the builders' own default
+    cfg = tmp_path / "recobro.toml"
+    cfg.write_text("[recobro]\ntraining_max_rows = 500000\n")
+    assert _row_cap(Settings.load(config_file=cfg)) == {"max_rows": 500_000}
+    monkeypatch.setenv("RECOBRO_TRAINING_MAX_ROWS", "0")  # 0: every row
+    assert _row_cap(Settings.load(config_file=cfg)) == {"max_rows": 0}
+
+
+def test_warehouse_memory_limit_reaches_duckdb_and_a_bad_one_is_named(tmp_path, monkeypatch):
+    import pytest
+
+    from recobro.warehouse import warehouse
+
+    monkeypatch.setenv("RECOBRO_HOME", str(tmp_path))
+    monkeypatch.delenv("RECOBRO_WAREHOUSE_MEMORY_LIMIT", raising=False)
+    with warehouse(Settings.load(config_file=tmp_path / "none.toml")) as con:
+        default = con.execute("select current_setting('memory_limit')").fetchall()[0][0]
+    monkeypatch.setenv("RECOBRO_WAREHOUSE_MEMORY_LIMIT", "1GB")
+    with warehouse(Settings.load(config_file=tmp_path / "none.toml")) as con:
+        assert con.execute("select current_setting('memory_limit')").fetchall()[0][0] == "953.6 MiB" != default
+    monkeypatch.setenv("RECOBRO_WAREHOUSE_MEMORY_LIMIT", "lots")
+    with pytest.raises(ValueError, match="warehouse_memory_limit 'lots' is not a DuckDB memory size"):
+        with warehouse(Settings.load(config_file=tmp_path / "none.toml")):
+            pass
+
+
 def test_load_creates_nothing_until_asked(tmp_path, monkeypatch):
     monkeypatch.setenv("RECOBRO_HOME", str(tmp_path / "h"))
     s = Settings.load(config_file=tmp_path / "none.toml")
