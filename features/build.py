@@ -27,11 +27,12 @@ TARGETS = ("pay_30d", "promise_kept")
 # tables `recobro train` reads peak at 11.9 GiB in one statement and 4.5 GiB in batches of accounts
 # (`python -m benchmarks features --accounts 100000`).
 FEATURE_BATCH_ROWS = 200_000
-# Rows a training set keeps at most (about: whole accounts are kept or left out). A bigger set is
-# built from a fixed hash sample of its accounts, so the feature build, the frame handed to
-# LightGBM and the fit all follow this number and not the portfolio: at 1M accounts the channel
-# set alone would be ~12M decisions x 106 columns. `recobro.toml` `training_max_rows` overrides
-# it; 0 keeps every row. What was kept is recorded in `training_samples`.
+# Candidate rows a training set keeps at most (about: whole accounts are kept or left out). A
+# bigger set is built from a fixed hash sample of its accounts, so the feature build, the frame
+# handed to LightGBM and the fit follow this number and not the portfolio: at 1M simulated accounts
+# the channel set has 23.5M candidate decisions, and with the cap `recobro train`'s work takes 443 s
+# at a 7.9 GiB peak (`python -m benchmarks features --accounts 1000000 --modes batched --train`).
+# `training_max_rows` in `recobro.toml` overrides it; 0 keeps every row. See `training_samples`.
 TRAINING_MAX_ROWS = 2_000_000
 TRAINING_SAMPLES_TABLE = "training_samples"
 LABEL_HORIZON_DAYS = 30
@@ -197,17 +198,16 @@ def account_features(con, spine_sql: str, table: str, params: dict | None = None
     return table
 
 
-def sample_training_accounts(con, work_table: str, training_table: str, as_of: date,
-                             max_rows: int | None) -> dict:
+def sample_training_accounts(con, work_table: str, max_rows: int | None) -> dict:
     """Keep a fixed hash sample of the accounts in `work_table` so that about `max_rows` rows remain.
 
     `work_table` holds every candidate row (one per training row, with `account_id`): the share is
-    taken of what it holds, so sampling an already sampled table cuts nothing. Rows of left-out accounts
-    are deleted, and each kept account keeps all its rows. The sample is the accounts whose
-    salted hash's top 32 bits fall below share x 2^32, so a run with more rows keeps a subset of the accounts a
-    smaller share would (the out-of-time comparison of two models sees the same people).
-    `max_rows` None or 0 keeps everything. Replaces `training_table`'s row of `training_samples`
-    (rows and accounts before and kept, the share, the cap) and returns it.
+    taken of what it holds, so sampling an already sampled table cuts nothing. Rows of left-out
+    accounts are deleted, and each kept account keeps all its rows. The sample is the accounts whose
+    salted hash's top 32 bits fall below share x 2^32, so a run with more rows keeps a subset of the
+    accounts a smaller share would (the out-of-time comparison of two models sees the same people).
+    `max_rows` None or 0 keeps everything. Returns the counts before and kept, the share and the cap,
+    for `record_training_sample`.
     """
     if max_rows is not None and max_rows < 0:
         raise ValueError("max_rows must be 0 (no cap) or more")
@@ -217,9 +217,15 @@ def sample_training_accounts(con, work_table: str, training_table: str, as_of: d
         con.execute(f"delete from {work_table} where not {_IN_SAMPLE}", {"threshold": int(share * 2**32)})
     kept_rows, kept_accounts = con.execute(
         f"select count(*), count(distinct account_id) from {work_table}").fetchall()[0]
-    record = {"table_name": training_table, "as_of": as_of, "rows_before": rows, "accounts_before": accounts,
-              "rows_kept": kept_rows, "accounts_kept": kept_accounts, "account_share": share,
-              "max_rows": int(max_rows or 0)}
+    if share < 1.0:
+        log.info("%s: kept %d of %d accounts (%d of %d rows; training_max_rows %d)", work_table,
+                 kept_accounts, accounts, kept_rows, rows, max_rows)
+    return {"rows_before": rows, "accounts_before": accounts, "rows_kept": kept_rows,
+            "accounts_kept": kept_accounts, "account_share": share, "max_rows": int(max_rows or 0)}
+
+
+def record_training_sample(con, training_table: str, as_of: date, sample: dict) -> None:
+    """Replace `training_table`'s row of `training_samples` with `sample` (call once the table is built)."""
     con.execute(f"""
         create table if not exists {TRAINING_SAMPLES_TABLE} (
             table_name varchar primary key, as_of date, rows_before bigint, accounts_before bigint,
@@ -227,11 +233,7 @@ def sample_training_accounts(con, work_table: str, training_table: str, as_of: d
     """)
     con.execute(f"insert or replace into {TRAINING_SAMPLES_TABLE} values "
                 "($table_name, $as_of, $rows_before, $accounts_before, $rows_kept, $accounts_kept, "
-                "$account_share, $max_rows)", record)
-    if share < 1.0:
-        log.info("%s: kept %d of %d accounts (%d of %d rows; training_max_rows %d)", training_table,
-                 kept_accounts, accounts, kept_rows, rows, max_rows)
-    return record
+                "$account_share, $max_rows)", {"table_name": training_table, "as_of": _as_date(as_of), **sample})
 
 
 # A salted hash, so the sample does not line up with the feature build's `hash(account_id) % n` batches.
@@ -326,7 +328,7 @@ def training_set(con, target: str, as_of: date, *, max_snapshots: int | None = N
             inner join (select unnest(cast($snapshots as date[])) as as_of) as snapshots
                 on accounts.placed_at < timezone('UTC', snapshots.as_of + interval 1 day)
         """, {"snapshots": snapshots})
-        sample_training_accounts(con, "work_training_spine", table, as_of, max_rows)
+        sample = sample_training_accounts(con, "work_training_spine", max_rows)
         account_features(con, "select * from work_training_spine", "work_training_features")
         con.execute(f"create or replace temp table work_labels as\n{sql_text('label_pay_30d')}", {"as_of": as_of})
         con.execute(f"""
@@ -340,7 +342,7 @@ def training_set(con, target: str, as_of: date, *, max_snapshots: int | None = N
     else:
         con.execute(f"create or replace temp table work_labels as\n{sql_text('label_promise_kept')}",
                     {"as_of": as_of, "posting_lag_days": PAYMENT_POSTING_LAG_DAYS})
-        sample_training_accounts(con, "work_labels", table, as_of, max_rows)
+        sample = sample_training_accounts(con, "work_labels", max_rows)
         spine = "select account_id, feature_as_of as as_of, promise_id from work_labels"
         account_features(con, spine, "work_training_features")
         con.execute(f"""
@@ -350,6 +352,7 @@ def training_set(con, target: str, as_of: date, *, max_snapshots: int | None = N
             inner join work_labels as l on l.promise_id = f.promise_id
             order by f.as_of, f.account_id, l.promise_id
         """)
+    record_training_sample(con, table, as_of, sample)
     for work in ("work_training_features", "work_labels", "work_training_spine"):
         con.execute(f"drop table if exists {work}")
     return table

@@ -13,7 +13,8 @@ from datetime import date
 import pandas as pd
 
 from features.build import (FEATURE_COLUMNS, PAYMENT_POSTING_LAG_DAYS, TRAINING_MAX_ROWS, _as_date,
-                            account_features, sample_training_accounts, sql_text, stg_views)
+                            account_features, record_training_sample, sample_training_accounts, sql_text,
+                            stg_views)
 from recobro.contract import CHANNELS
 
 ARMS = ("none",) + CHANNELS
@@ -38,7 +39,7 @@ def channel_training_set(con, as_of: date, *, none_sample: int = 3, max_rows: in
     params = {"as_of": as_of, "none_sample": int(none_sample), "posting_lag_days": PAYMENT_POSTING_LAG_DAYS}
     con.execute(f"create or replace temp table work_channel_decisions as\n{sql_text('int_channel_decisions')}",
                 params)
-    sample_training_accounts(con, "work_channel_decisions", TABLE, as_of, max_rows)
+    sample = sample_training_accounts(con, "work_channel_decisions", max_rows)
     spine = "select distinct account_id, decision_date - 1 as as_of, null as promise_id from work_channel_decisions"
     account_features(con, spine, "work_channel_features")
     con.execute(f"create or replace temp table work_channel_response as\n{sql_text('train_channel_response')}",
@@ -55,6 +56,7 @@ def channel_training_set(con, as_of: date, *, none_sample: int = 3, max_rows: in
         ) as c on c.contact_id = t.contact_id
         order by t.decision_date, t.account_id
     """)
+    record_training_sample(con, TABLE, as_of, sample)
     con.execute("drop table if exists work_channel_response")
     con.execute("drop table if exists work_channel_decisions")
     con.execute("drop table if exists work_channel_features")

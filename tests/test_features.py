@@ -325,8 +325,10 @@ def test_training_sample_keeps_whole_accounts_of_a_nested_hash_sample():
     def sample(max_rows):
         con.execute("create or replace temp table work as "
                     "select 'acc-' || (i // 3) as account_id, i % 3 as k from range(30000) t(i)")
-        record = build.sample_training_accounts(con, "work", "train_x", AS_OF, max_rows)
-        return record, {r[0] for r in con.execute("select account_id from work").fetchall()}
+        record = build.sample_training_accounts(con, "work", max_rows)
+        build.record_training_sample(con, "train_x", AS_OF, record)
+        return {"table_name": "train_x", "as_of": AS_OF, **record}, \
+            {r[0] for r in con.execute("select account_id from work").fetchall()}
 
     assert sample(0)[0]["account_share"] == 1.0 and sample(0)[0]["rows_kept"] == 30_000
     assert sample(30_000)[0]["rows_kept"] == 30_000
@@ -343,4 +345,4 @@ def test_training_sample_keeps_whole_accounts_of_a_nested_hash_sample():
     assert build.training_sample(con, "train_x") == quarter
     assert build.training_sample(con, "train_y") is None
     with pytest.raises(ValueError, match="max_rows"):
-        build.sample_training_accounts(con, "work", "train_x", AS_OF, -1)
+        build.sample_training_accounts(con, "work", -1)
