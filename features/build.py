@@ -29,11 +29,12 @@ TARGETS = ("pay_30d", "promise_kept")
 FEATURE_BATCH_ROWS = 200_000
 # Candidate rows a training set keeps at most (about: whole accounts are kept or left out). A
 # bigger set is built from a fixed hash sample of its accounts, so the feature build, the frame
-# handed to LightGBM and the fit follow this number and not the portfolio: at 1M simulated accounts
-# the channel set has 23.5M candidate decisions, and with the cap `recobro train`'s work takes 443 s
-# at a 7.9 GiB peak (`python -m benchmarks features --accounts 1000000 --modes batched --train`).
-# `training_max_rows` in `recobro.toml` overrides it; 0 keeps every row. See `training_samples`.
-TRAINING_MAX_ROWS = 2_000_000
+# handed to LightGBM and the fit follow this number and not the portfolio: a simulated portfolio
+# has ~23 candidate channel decisions per account, so up to ~100k accounts every row is kept, and
+# at 1M accounts (23.5M decisions) a ~0.13 sample (`python -m benchmarks features --accounts 1000000
+# --modes batched --train`). `training_max_rows` in `recobro.toml` overrides it; 0 keeps every row.
+# What was kept: `training_samples`.
+TRAINING_MAX_ROWS = 3_000_000
 TRAINING_SAMPLES_TABLE = "training_samples"
 LABEL_HORIZON_DAYS = 30
 # How many days after its effective date a payment can still be posted (card and transfer

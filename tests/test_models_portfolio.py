@@ -234,7 +234,7 @@ def test_runs_record_the_training_sample_and_a_capped_set_keeps_whole_accounts(p
                           ("channel_response", "train_channel_response")):
         record = training_sample(con, table)
         params = mlflow.get_run(portfolio["trained"][target].run_id).data.params
-        assert params["sample_account_share"] == "1.0" and params["sample_max_rows"] == "2000000"
+        assert params["sample_account_share"] == "1.0" and params["sample_max_rows"] == "3000000"
         assert params["sample_rows_kept"] == params["sample_rows_before"] == str(record["rows_before"])
     for target in ("pay_30d", "promise_kept"):
         table = f"train_{target}"
