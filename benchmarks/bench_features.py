@@ -22,11 +22,12 @@ training set's 1.2M decisions), so at 1M accounts it would not fit this 24 GiB m
 tables, in the same child and with MLflow under its own home, as `recobro train` does. Training
 sets keep about `features.build.TRAINING_MAX_ROWS` candidate rows, a hash sample of whole accounts.
 Measured at 1M accounts x 180 days (`python -m benchmarks features --accounts 1000000 --modes
-batched --train`, the second run `make bench` makes): the four tables in 312.6 s, peaking at 7.93
-GiB; train_pay_30d from a 0.229 sample of 8.7M candidate rows (1.6M rows), train_channel_response
-from a 0.085 sample of 23.5M candidate decisions (1.0M rows); the three models trained and
-registered in 179.8 s (target <= 300 s), so `recobro train`'s work took 442.7 s. Without the cap
-the same build had not finished after 35 minutes (DuckDB at 18.8 GiB, spilling).
+batched --train`, the second run `make bench` makes; full `make bench` at 8c6ac27, 29 min): the
+four tables in 397.4 s, peaking at 9.53 GiB; train_pay_30d from a 0.343 sample of 8.7M candidate
+rows (2.4M rows), train_channel_response from a 0.128 sample of 23.5M candidate decisions (1.55M
+rows); the three models trained and registered in 226.0 s (target <= 300 s), so `recobro train`'s
+work took 576.8 s. Without a cap the same build had not finished after 35 minutes (DuckDB at
+18.8 GiB, spilling). At 100k accounts nothing is sampled (2.35M candidate decisions < 3M).
 """
 
 from __future__ import annotations
