@@ -2,9 +2,8 @@
 
 `python -m benchmarks` (what `make bench` runs) uses ISSUE_SIZES: 1M accounts for simulation,
 ingest and models, 100k for the feature build's side-by-side comparison, then `recobro train`'s
-work on a 1M-account portfolio (about 12 minutes of it). On 2 cores it takes about 30 minutes
-(29 min 7 s at 8c6ac27),
-and it prints its own peak memory after each benchmark (the channel
+work on a 1M-account portfolio (about 13 minutes of it). On 2 cores it takes about 30 minutes
+(29 min 7 s at 8c6ac27), and it prints its own peak memory after each benchmark (the channel
 benchmark's, which led until its feature build ran in batches, measured 5.9 GiB alone: its
 1M-decision training, `python -m benchmarks channel --skip-policy`, 5.4 GiB). `python -m benchmarks
 NAME` runs one benchmark with its own, smaller defaults unless arguments are given; `--quick` runs

@@ -71,8 +71,8 @@ for table, step in steps.items():
     seconds = time.perf_counter() - t
     rows, checksum = con.execute(f"select count(*), coalesce(sum(hash(t)), 0) from {table} as t").fetchall()[0]
     out[table] = {"seconds": seconds, "rows": rows, "checksum": str(checksum), "peak_gib": peak_rss_gib()}
-out["samples"] = {r[0]: {"rows_before": r[1], "account_share": r[2]} for r in con.execute(
-    "select table_name, rows_before, account_share from training_samples").fetchall()}
+out["samples"] = {t: {k: build.training_sample(con, t)[k] for k in ("rows_before", "account_share")}
+                  for t in list(steps)[1:]}
 if sys.argv[5] == "train":
     from models.channel_train import train_channel_model
     from models.train import train_models

@@ -218,15 +218,16 @@ def sample_training_accounts(con, work_table: str, max_rows: int | None) -> dict
         con.execute(f"delete from {work_table} where not {_IN_SAMPLE}", {"threshold": int(share * 2**32)})
     kept_rows, kept_accounts = con.execute(
         f"select count(*), count(distinct account_id) from {work_table}").fetchall()[0]
-    if share < 1.0:
-        log.info("%s: kept %d of %d accounts (%d of %d rows; training_max_rows %d)", work_table,
-                 kept_accounts, accounts, kept_rows, rows, max_rows)
     return {"rows_before": rows, "accounts_before": accounts, "rows_kept": kept_rows,
             "accounts_kept": kept_accounts, "account_share": share, "max_rows": int(max_rows or 0)}
 
 
 def record_training_sample(con, training_table: str, as_of: date, sample: dict) -> None:
     """Replace `training_table`'s row of `training_samples` with `sample` (call once the table is built)."""
+    if sample["account_share"] < 1.0:
+        log.info("%s: built from %d of %d accounts (%d of %d candidate rows; training_max_rows %d)", training_table,
+                 sample["accounts_kept"], sample["accounts_before"], sample["rows_kept"], sample["rows_before"],
+                 sample["max_rows"])
     con.execute(f"""
         create table if not exists {TRAINING_SAMPLES_TABLE} (
             table_name varchar primary key, as_of date, rows_before bigint, accounts_before bigint,

@@ -131,9 +131,8 @@ def sample_params(con, table: str) -> dict:
         from features.build import training_sample
     except ImportError:
         return {}
-    record = training_sample(con, table)
-    keys = ("rows_before", "accounts_before", "rows_kept", "accounts_kept", "account_share", "max_rows")
-    return {} if record is None else {f"sample_{k}": record[k] for k in keys}
+    record = training_sample(con, table) or {}
+    return {f"sample_{k}": v for k, v in record.items() if k not in ("table_name", "as_of")}
 
 
 def code_version() -> str:
