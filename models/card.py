@@ -102,6 +102,19 @@ def _truth_lines(data: dict) -> list[str]:
             lines += [f"**Bayes AUC** (AUC of the true p_keep on the realised labels, which includes the per-promise "
                       f"noise): **{t['bayes_auc']:.4f}**; model AUC on the same rows {t['model_auc']:.4f} -> gap "
                       f"**{t['gap']:.4f}**.", ""]
+        if "observable_auc" in t:
+            lines += [f"**Bayes AUC on what a lender observes: {t['observable_auc']:.4f}**, the AUC of "
+                      "`p_keep_observable`: the keep probability averaged over the debtor's latent reason and capacity "
+                      "as their observable history (payments, contacts, promises, holds) weighs them, computed by "
+                      "re-running the simulator with an observer (`simulator.observable`). It is an upper bound: the "
+                      "observer is also told the debtor's channel affinities and evening responsiveness. "
+                      f"Model AUC on the same {t['observable_rows']} rows {t['observable_model_auc']:.4f} -> gap "
+                      f"**{t['observable_gap']:.4f}**."
+                      + (f" The remaining {t['unobservable_gap']:.4f} up to the Bayes AUC above needs the latent "
+                         "traits themselves: no model of the observable history can close it."
+                         if "unobservable_gap" in t else ""), ""]
+            rows.append({"scorer": "truth (p_keep_observable, Bayes on observables)", "AUC (realised)": t["observable_auc"],
+                         "ECE (labels)": t["observable_ece"]})
         if "model_ece_vs_truth" in t:
             lines += [f"**Calibration against the truth**: the model's ECE measured against `p_keep_knowable` (the "
                       f"same 10 bins, the true probability in place of its 0/1 draw) is **{t['model_ece_vs_truth']:.4f}**; "
@@ -137,6 +150,11 @@ def _truth_lines(data: dict) -> list[str]:
              + (" (an open promise's payment averaged over its keep noise rather than read from the outcome the "
                 f"simulator drew; with the drawn outcome the Bayes expected AUC would be {t['bayes_expected_auc_drawn']:.4f})."
                 if t["reference"].endswith("_knowable") else "."), ""]
+    if "observable_gap" in t:
+        lines += [f"**Bayes expected AUC on what a lender observes: {t['observable_expected_auc']:.4f}** "
+                  "(`p_pay_30d_no_contact_observable`: the same truth averaged over the debtor's reason and capacity "
+                  "as their observable history weighs them; an upper bound, as on the promise card); model gap to it "
+                  f"**{t['observable_gap']:.4f}**. The remaining {t['unobservable_gap']:.4f} needs the latent traits.", ""]
     rows = [{"scorer": f"truth ({t['reference']})", "expected AUC": t["bayes_expected_auc"], "spearman": 1.0,
              "mean p": t["mean_p_true"]}]
     if "bau_truth_expected_auc" in t:
@@ -179,6 +197,14 @@ def _bau_lines(t: dict, models) -> list[str]:
                       f"{b['truth_distilled_expected_auc'] - b['model_expected_auc']:.4f} is the learner's and "
                       f"{b['bayes_expected_auc'] - b['truth_distilled_expected_auc']:.4f} is what the features do not "
                       "carry.", ""]
+        if "observable_gap" in b:
+            lines += [f"**Bayes expected AUC (BAU) on what a lender observes: {b['observable_expected_auc']:.4f}**: "
+                      "BAU play-forwards of worlds whose debtors' reason and capacity are drawn from their posterior "
+                      "given the observable history (`p_pay_30d_bau_observable`, one draw per run, extrapolated to "
+                      "infinitely many runs from "
+                      + ", ".join(f"{k} runs {v:.4f}" for k, v in b["observable_expected_auc_by_runs"].items())
+                      + f"); an upper bound, as on the promise card. Model gap to it **{b['observable_gap']:.4f}**; "
+                      f"the remaining {b['unobservable_gap']:.4f} needs the latent traits.", ""]
     else:
         lines += [f"Too few runs to extrapolate the truth's noise away: the model's expected AUC "
                   f"{b['model_expected_auc']:.4f} is to be read against the noisy truth's "

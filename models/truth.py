@@ -11,7 +11,10 @@ are read; nothing personal.
   out-of-time promises the Bayes AUC is the AUC of p_keep_knowable against the realised labels
   (`gap`); the AUC of p_keep is kept as `bayes_auc` / `gap_with_noise`, an unreachable bound.
   Truth files without `p_keep_knowable` fall back to p_keep. `promise_distilled` fits the model's
-  features to p_keep_knowable on the fit period: what these features support at best.
+  features to p_keep_knowable on the fit period: what these features support at best. With
+  `p_keep_observable` (simulate --observable-truth) the card also scores the Bayes reference on the
+  observable history: `observable_gap` is the model's distance to it, `unobservable_gap` the part of
+  the gap to p_keep_knowable that only the debtor's latent traits close.
 - pay_30d: `truth_accounts.p_pay_30d_no_contact` is the probability of a payment in the 30 days
   *after* the simulation's end date, had nobody been contacted; it is 1 where an open promise's
   payment is already booked, an outcome drawn with the keep noise. `p_pay_30d_no_contact_knowable`
@@ -31,6 +34,7 @@ are read; nothing personal.
 
 from __future__ import annotations
 
+from itertools import combinations
 from pathlib import Path
 
 import numpy as np
@@ -64,8 +68,10 @@ def promise_truth(eval_df: pd.DataFrame, scores: dict[str, np.ndarray], truth_di
 
     truth = read_truth(truth_dir, "truth_promises")
     knowable = "p_keep_knowable" in truth.columns  # truth files written before it lack the column
+    observable = "p_keep_observable" in truth.columns  # only with `recobro simulate --observable-truth`
     truth = truth.loc[truth["matured"].astype(bool),
-                      ["promise_id", "p_keep", "kept", *(["p_keep_knowable"] if knowable else [])]]
+                      ["promise_id", "p_keep", "kept", *(["p_keep_knowable"] if knowable else []),
+                       *(["p_keep_observable"] if observable else [])]]
     rows = eval_df[["promise_id", "label"]].reset_index(drop=True).assign(
         **{f"score_{k}": v for k, v in scores.items()}).merge(truth, on="promise_id", how="inner")
     out = {"rows": int(len(rows)), "eval_rows": int(len(eval_df)), "comparable": len(rows) > 0}
@@ -93,12 +99,36 @@ def promise_truth(eval_df: pd.DataFrame, scores: dict[str, np.ndarray], truth_di
             # calibration against the probability itself instead of its 0/1 draws: the same
             # binned ECE without the labels' sampling noise (`bayes_ece_knowable` measures that noise)
             out[f"{k}_ece_vs_truth"] = expected_calibration_error(p_know, s)
+    if observable and "model" in scores:
+        out.update(_observable_reference(rows, y, rows["score_model"].to_numpy(), out.get("bayes_auc_knowable")))
     if "model" in scores:
         out["gap_with_noise"] = out["bayes_auc"] - out["model_auc"]
         # the gap that counts: to the best AUC anyone could reach without seeing the per-promise noise
         out["gap"] = out.get("bayes_auc_knowable", out["bayes_auc"]) - out["model_auc"]
         out["expected_gap"] = (out.get("bayes_expected_auc_knowable", out["bayes_expected_auc"])
                                - out.get("model_expected_auc_knowable", out["model_expected_auc"]))
+    return out
+
+
+def _observable_reference(rows: pd.DataFrame, y: np.ndarray, model: np.ndarray, bayes_auc) -> dict:
+    """The model next to `p_keep_observable`, the Bayes reference on what a lender can observe (an upper
+    bound on it: simulator.observable). Promises the observer could not explain (NaN) are counted and left out."""
+    from sklearn.metrics import roc_auc_score
+
+    from models.evaluate import expected_calibration_error
+
+    p = rows["p_keep_observable"].to_numpy(dtype="float64")
+    ok = np.isfinite(p)
+    out = {"observable_rows": int(ok.sum()), "observable_missing": int((~ok).sum())}
+    if ok.sum() == 0 or len(np.unique(y[ok])) < 2:
+        return out
+    out.update(observable_auc=float(roc_auc_score(y[ok], p[ok])),
+               observable_model_auc=float(roc_auc_score(y[ok], model[ok])),
+               observable_ece=expected_calibration_error(y[ok], p[ok]))
+    # what no model of the observable history can close, and what is left to the model
+    out["observable_gap"] = out["observable_auc"] - out["observable_model_auc"]
+    if bayes_auc is not None:
+        out["unobservable_gap"] = float(roc_auc_score(y[ok], rows["p_keep_knowable"].to_numpy()[ok])) - out["observable_auc"]
     return out
 
 
@@ -118,7 +148,8 @@ def pay_truth(features: pd.DataFrame, scores: dict[str, np.ndarray], truth_dir) 
     # the knowable column averages an open promise's payment over its keep noise instead of
     # reading the outcome the simulator already drew; older truth files lack it
     reference = next(c for c in ("p_pay_30d_no_contact_knowable", "p_pay_30d_no_contact") if c in truth.columns)
-    bau = [c for c in truth.columns if c.startswith("bau_") or c.startswith("p_pay_30d_bau")]
+    bau = [c for c in truth.columns if c.startswith("bau_") or c.startswith("p_pay_30d_bau")
+           or c == "p_pay_30d_no_contact_observable"]
     # live = open balance; an open dispute, bankruptcy or death can make a live account's truth 0
     live = "balance" if "balance" in truth.columns else "p_pay_30d_no_contact"
     truth = truth[list(dict.fromkeys(["account_id", "as_of", "p_pay_30d_no_contact", reference, live, *bau]))]
@@ -145,6 +176,48 @@ def pay_truth(features: pd.DataFrame, scores: dict[str, np.ndarray], truth_dir) 
     if out["bau"]["available"]:
         # a perfect predictor of the model's own question, scored on the no-contact question
         out["bau_truth_expected_auc"] = expected_auc(rows["p_pay_30d_bau"].to_numpy(dtype="float64"), p_true)
+    if "p_pay_30d_no_contact_observable" in rows:
+        # the Bayes reference on what a lender observes (simulate --observable-truth): an upper bound
+        out["observable_expected_auc"] = expected_auc(rows["p_pay_30d_no_contact_observable"].to_numpy(dtype="float64"),
+                                                      p_true)
+        out["unobservable_gap"] = out["bayes_expected_auc"] - out["observable_expected_auc"]
+        if "model" in scores:
+            out["observable_gap"] = out["observable_expected_auc"] - out["model_expected_auc"]
+    if out["bau"]["available"] and "bau_observable_paid_q1" in rows:
+        out["bau"].update(observable_bau_truth(rows, out["bau"]))
+    return out
+
+
+def observable_bau_truth(rows: pd.DataFrame, bau: dict) -> dict:
+    """The expected AUC, against `p_pay_30d_bau`, of the BAU truth averaged over the latent traits'
+    posterior given the observable history (`bau_observable_paid_q1..4`, one posterior draw per run).
+
+    A k-run average of those runs is a noisy score; its expected AUC is computed for every k the
+    quarters allow and extrapolated to k = infinity as `bau_truth` does for the truth itself.
+    Returns the reference, the model's gap to it and the part of the Bayes gap no model of the
+    observable history can close.
+    """
+    from models.evaluate import expected_auc
+
+    cols = sorted(c for c in rows.columns if c.startswith("bau_observable_paid_q"))
+    runs = int(rows["bau_runs"].iloc[0])
+    sizes = np.array([len(g) for g in np.array_split(np.arange(runs), len(cols))])
+    paid, weight = rows[cols].to_numpy(dtype="float64"), rows["p_pay_30d_bau"].to_numpy(dtype="float64")
+    found: dict[int, list[float]] = {}
+    for subset in (s for size in range(1, len(cols) + 1) for s in combinations(range(len(cols)), size)):
+        k = int(sizes[list(subset)].sum())
+        found.setdefault(k, []).append(expected_auc(paid[:, list(subset)].sum(axis=1) / k, weight))
+    by_runs = {k: float(np.mean(v)) for k, v in sorted(found.items())}
+    out = {"observable_expected_auc_by_runs": {str(k): v for k, v in by_runs.items()}}
+    if len(by_runs) < 2:
+        return out
+    k = np.array(list(by_runs), dtype="float64")
+    _, intercept = np.polyfit(1.0 / k, np.array(list(by_runs.values())), 1)
+    out["observable_expected_auc"] = float(intercept)
+    if "model_expected_auc" in bau:
+        out["observable_gap"] = out["observable_expected_auc"] - bau["model_expected_auc"]
+    if "bayes_expected_auc" in bau:
+        out["unobservable_gap"] = bau["bayes_expected_auc"] - out["observable_expected_auc"]
     return out
 
 
@@ -192,7 +265,6 @@ def noisy_truth_aucs(rows: pd.DataFrame, runs: int) -> dict[int, float]:
     averaged. The weights come from runs independent of the score, so each value is unbiased
     for the Bayes expected AUC of a k-run truth. Empty when the quarter counts are absent.
     """
-    from itertools import combinations
 
     from models.evaluate import expected_auc
 

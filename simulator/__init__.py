@@ -26,8 +26,11 @@ __all__ = ["simulate", "simulate_world"]
 
 
 def simulate_world(n_accounts: int, days: int, seed: int, end_date: date = date(2026, 10, 31), *,
-                   scenario="default"):
-    """Draw the world, its holds and its history in memory: (world, holds, history, table_rng, mess_rng)."""
+                   scenario="default", observe: bool = False):
+    """Draw the world, its holds and its history in memory: (world, holds, history, table_rng, mess_rng).
+
+    `observe` also computes `history.p_keep_observable` (simulator.observable); the history is the same.
+    """
     from simulator.history import simulate_history
     from simulator.holds import draw_holds, with_disclosed_plans
     from simulator.scenarios import scenario_named
@@ -38,16 +41,17 @@ def simulate_world(n_accounts: int, days: int, seed: int, end_date: date = date(
     # independent streams so a richer history later does not reshuffle the world itself
     world_rng, history_rng, table_rng, mess_rng = (
         np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4))
-    world = build_world(world_rng, n_accounts, days, end_date, scenario_named(scenario))
+    scenario = scenario_named(scenario)
+    world = build_world(world_rng, n_accounts, days, end_date, scenario)
     holds = draw_holds(world_rng, world)
-    history = simulate_history(history_rng, world, holds)
+    history = simulate_history(history_rng, world, holds, observe=scenario if observe else None, seed=seed)
     holds = with_disclosed_plans(holds, history.disclosures, world.days)
     return world, holds, history, table_rng, mess_rng
 
 
 def simulate(n_accounts: int, days: int, seed: int, out_dir: Path, truth_dir: Path,
              end_date: date = date(2026, 10, 31), fmt: str = "csv", *, scenario="default",
-             messiness=None, bau_truth_runs: int | None = None) -> dict[str, int]:
+             messiness=None, bau_truth_runs: int | None = None, observable_truth: bool = False) -> dict[str, int]:
     """Simulate `n_accounts` placed over the `days` up to `end_date` and write one delivery.
 
     `scenario` is a name in `simulator.scenarios.SCENARIOS` or a `Scenario`; `messiness` is
@@ -56,7 +60,9 @@ def simulate(n_accounts: int, days: int, seed: int, out_dir: Path, truth_dir: Pa
     `truth_dir/truth_messiness.json`; returns rows written per table (truth tables under
     their `truth_` names, injected faults under `truth_messiness`). `bau_truth_runs` BAU
     play-forwards (default `truth.BAU_RUNS`; 0 skips them) estimate `truth_accounts.p_pay_30d_bau`;
-    they draw from their own seeds, so the delivery files do not depend on it.
+    they draw from their own seeds, so the delivery files do not depend on it. `observable_truth` adds
+    `truth_promises.p_keep_observable`, P(kept) given the observable history (simulator.observable;
+    about 1 s per 1,000 accounts); the delivery files do not depend on it either.
     """
     from simulator import messiness as M
     from simulator import tables, truth
@@ -71,7 +77,7 @@ def simulate(n_accounts: int, days: int, seed: int, out_dir: Path, truth_dir: Pa
     mess = M.Messiness.of(messiness)
     scenario = scenario_named(scenario)
     world, holds, history, table_rng, mess_rng = simulate_world(n_accounts, days, seed, end_date,
-                                                                scenario=scenario)
+                                                                scenario=scenario, observe=observable_truth)
     injected = M.Injection(mess)
     if mess.shared_phones:
         M.share_phones(mess_rng, world, mess.shared_phones, injected)

@@ -133,10 +133,13 @@ class ContactSteps:
         amount = np.where(kept, amount, np.where(partial, np.floor(amount * rng.uniform(0.2, 0.8, n)), 0))
         self.book.schedule(a, d, due, amount.astype(np.int64))
 
+    def _can_get_in_touch(self, d: int) -> np.ndarray:
+        """Mask of the accounts whose debtor may get in touch today: past due, contact allowed, no promise running."""
+        return self._live(d) & (self.past_due > 0) & ~self.contact_block[d] & (self.promise_until < d)
+
     def _inbound(self, d: int) -> None:
         """Debtors who get in touch themselves (call the agency or message it), often to promise."""
-        live = self._live(d) & (self.past_due > 0) & ~self.contact_block[d] & (self.promise_until < d)
-        idx = np.flatnonzero(live)
+        idx = np.flatnonzero(self._can_get_in_touch(d))
         idx = idx[B.gets_in_touch(self.reason[idx], self.rng.random(len(idx)))]
         n = len(idx)
         if n == 0:

@@ -33,6 +33,20 @@ class EventLog:
         self.size += n
         return rows
 
+    def since(self, row: int) -> dict[str, np.ndarray]:
+        """Each column's rows from row number `row` on, read from the latest parts only (cheap for a day's rows)."""
+        out = {}
+        for name, parts in self._parts.items():
+            tail, have = [], self.size
+            for part in reversed(parts):
+                if have <= row:
+                    break
+                tail.append(part)
+                have -= len(part)
+            joined = np.concatenate(tail[::-1]) if tail else np.empty(0, dtype=self._dtypes[name])
+            out[name] = joined[row - have:]
+        return out
+
     def columns(self) -> dict[str, np.ndarray]:
         """Each column as one array, in append order (row number = position)."""
         out = {}

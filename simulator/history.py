@@ -38,11 +38,25 @@ class History:
     allowed: np.ndarray  # (n_customers, 6) channels still usable at end_date
     fatigue: np.ndarray  # per customer at end_date
     disclosures: dict[str, np.ndarray]  # hardship disclosed on a call: account, day, plan end day
+    # per promise: P(kept) given the observable history (simulator.observable), when it was asked for
+    p_keep_observable: np.ndarray | None = None
+    # (reason, capacity_ratio) per customer drawn from the posterior given the whole observable history
+    latent_samples: dict[str, np.ndarray] | None = None
 
 
-def simulate_history(rng: np.random.Generator, world: World, holds: Holds) -> History:
-    """Run the portfolio day by day over the window and return every event it produced."""
-    sim = _Simulation(rng, world, holds)
+def simulate_history(rng: np.random.Generator, world: World, holds: Holds, observe=None, seed: int = 0) -> History:
+    """Run the portfolio day by day over the window and return every event it produced.
+
+    With `observe` (the world's Scenario) the loop also computes each promise's P(kept) given its
+    observable history and draws latent traits from their posterior at the end, with `seed`
+    (`simulator.observable`); the history itself is the same.
+    """
+    if observe is not None:
+        from simulator.observable import ObservedSimulation
+
+        sim = ObservedSimulation(rng, world, holds, observe, sample_seed=seed)
+    else:
+        sim = _Simulation(rng, world, holds)
     for d in range(world.days):
         sim.step(d)
     return sim.result()
@@ -186,11 +200,15 @@ class _Simulation(ContactSteps):
         amount = np.maximum(np.round(cap * self.rng.uniform(0.6, 1.0, len(idx)), -2), 100).astype(np.int64)
         self._sync(self.book.pay(idx, d, amount, lag=None, method="direct_debit"), d)
 
-    def _pay_on_own(self, d: int) -> None:
+    def _can_pay_on_own(self, d: int) -> np.ndarray:
+        """Mask of the accounts whose debtor may pay on their own today: past due, no payment block,
+        no promise or hardship plan running, nothing paid today."""
         in_plan = (self.plan_start <= d) & (d < self.plan_end)
-        can = (self._live(d) & (self.past_due > 0) & ~self.pay_block[d] & (self.promise_until < d)
-               & ~self.book.paid_today & ~in_plan)
-        idx = np.flatnonzero(can)
+        return (self._live(d) & (self.past_due > 0) & ~self.pay_block[d] & (self.promise_until < d)
+                & ~self.book.paid_today & ~in_plan)
+
+    def _pay_on_own(self, d: int) -> None:
+        idx = np.flatnonzero(self._can_pay_on_own(d))
         r = self.reason[idx]
         h = B.payment_hazard(r, d - self.oldest[idx], self.payday[self.country[idx], d],
                              self.nudge[idx], self.resolved[idx])

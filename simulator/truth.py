@@ -6,6 +6,8 @@ next to benchmark results without spreading personal data. Never loaded into the
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -57,18 +59,9 @@ def truth_accounts(world: World, history: History, accounts: pd.DataFrame, holds
     live = (a.placed_day <= end) & ~s["written_off"] & (s["balance"] > 0)
     days_unpaid = np.where(s["oldest"] >= 0, end - s["oldest"], 0)
     payday = B.payday_matrix(world.start, world.days + HORIZON)[c.country[cust]][:, world.days:]
-    if holds is None:  # without the holds, plans and payment blocks are unknown: own payments only
-        p_pay = B.p_pay_within(reason, days_unpaid, payday, s["resolved"], HORIZON)
-    else:
-        p_pay = p_pay_no_contact(world, history, holds, payday)
-    p_pay = np.where(live, p_pay, 0.0)
+    p_pay, p_pay_knowable = no_contact_probabilities(world, history, holds, live, payday)
     # a promise payment already booked arrives whatever the contact strategy does
     booked = ((s["sched_day"] > end) & (s["sched_day"] <= end + HORIZON)).any(axis=1)
-    # ... but whether it was booked was drawn (with the keep noise) when the promise was made:
-    # at as_of one knows the promise, not its outcome, so the knowable probability averages over it
-    p_open = open_promise_payment_probability(world, history)
-    has_open, p_open = live & np.isfinite(p_open), np.nan_to_num(p_open)
-    p_pay_knowable = np.where(has_open, p_open + (1.0 - p_open) * p_pay, p_pay)
     p_pay = np.where(booked, 1.0, p_pay)
 
     fatigue = history.fatigue[cust] * B.FATIGUE_DECAY
@@ -119,7 +112,68 @@ def truth_accounts(world: World, history: History, accounts: pd.DataFrame, holds
         # measure (and extrapolate away) the Monte Carlo noise of this truth
         for q in range(BAU_GROUPS):
             frame[f"bau_paid_q{q + 1}"] = paid[q].astype(np.int64)
+    if history.latent_samples is not None:
+        frame = frame.assign(**observable_pay_truth(world, history, holds, live, payday, bau_runs, seed))
     return frame
+
+
+def no_contact_probabilities(world: World, history: History, holds, live: np.ndarray,
+                             payday: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per account: (P(pays on their own in the HORIZON days | no contact), the same plus an open
+    promise's payment averaged over its keep noise), both 0 where the account is not live."""
+    a, s = world.accounts, history.state
+    if holds is None:  # without the holds, plans and payment blocks are unknown: own payments only
+        days_unpaid = np.where(s["oldest"] >= 0, world.days - 1 - s["oldest"], 0)
+        p_pay = B.p_pay_within(world.customers.reason[a.customer], days_unpaid, payday, s["resolved"], HORIZON)
+    else:
+        p_pay = p_pay_no_contact(world, history, holds, payday)
+    p_pay = np.where(live, p_pay, 0.0)
+    # whether an open promise's payment was booked was drawn (with the keep noise) when the promise
+    # was made: at as_of one knows the promise, not its outcome, so the knowable probability averages over it
+    p_open = open_promise_payment_probability(world, history)
+    has_open, p_open = live & np.isfinite(p_open), np.nan_to_num(p_open)
+    return p_pay, np.where(has_open, p_open + (1.0 - p_open) * p_pay, p_pay)
+
+
+def with_latents(world: World, reason: np.ndarray, capacity_ratio: np.ndarray) -> World:
+    """`world` with other latent traits per customer (capacities follow, as world.build_accounts computes them)."""
+    a = world.accounts
+    return replace(world, customers=replace(world.customers, reason=reason, capacity_ratio=capacity_ratio),
+                   accounts=replace(a, capacity=(capacity_ratio[a.customer] * a.instalment).astype(np.int64)))
+
+
+def observable_pay_truth(world: World, history: History, holds, live: np.ndarray, payday: np.ndarray,
+                         bau_runs: int, seed: int) -> dict[str, np.ndarray]:
+    """The pay truths averaged over the latent traits' posterior given the observable history.
+
+    `history.latent_samples` holds draws of each customer's (reason, capacity) from that posterior
+    (simulator.observable). `p_pay_30d_no_contact_observable` averages the knowable no-contact
+    probability over them; with `bau_runs` > 0, each BAU play-forward runs on its own draw (seeds
+    apart from the BAU truth's), giving `p_pay_30d_bau_observable` and its paying runs per quarter
+    `bau_observable_paid_q1..4`. Like `p_keep_observable`, they are upper bounds of what can be
+    known from the history: the draws' world also knows channel affinities, and the play-forward
+    starts from the history's booked promise payments.
+    """
+    draws = history.latent_samples
+    k = len(draws["reason"])
+    worlds = (with_latents(world, draws["reason"][i % k], draws["capacity_ratio"][i % k]) for i in range(k))
+    out = {"p_pay_30d_no_contact_observable": np.round(
+        np.mean([no_contact_probabilities(w, history, holds, live, payday)[1] for w in worlds], axis=0), 6)}
+    if holds is not None and bau_runs > 0:
+        from simulator.playforward import play_forward
+        from simulator.reference import bau
+
+        seeds = np.random.SeedSequence([seed, 0x0B5]).generate_state(bau_runs)
+        paid = np.zeros((BAU_GROUPS, len(live)), dtype=np.int64)
+        for q, group in enumerate(np.array_split(np.arange(bau_runs), BAU_GROUPS)):
+            for i in group:
+                w = with_latents(world, draws["reason"][i % k], draws["capacity_ratio"][i % k])
+                paid[q] += play_forward(w, holds, history, bau, days=HORIZON, seed=int(seeds[i])).recovered > 0
+        paid = np.where(live, paid, 0)
+        out["p_pay_30d_bau_observable"] = np.round(paid.sum(axis=0) / bau_runs, 6)
+        for q in range(BAU_GROUPS):
+            out[f"bau_observable_paid_q{q + 1}"] = paid[q]
+    return out
 
 
 def p_pay_no_contact(world: World, history: History, holds, payday: np.ndarray) -> np.ndarray:
@@ -257,6 +311,8 @@ def truth_promises(world: World, history: History, promises: pd.DataFrame) -> pd
         "account_id": promises["account_id"].to_numpy(),
         "p_keep": np.round(Pm["p_keep"].astype(float), 6),
         "p_keep_knowable": np.round(keep_probability_knowable(keep_inputs(world, Pm)), 6),
+        # with the observer on: the same probability for someone who knows only the observable history
+        **({} if history.p_keep_observable is None else {"p_keep_observable": np.round(history.p_keep_observable, 6)}),
         "kept": Pm["kept"].astype(bool),
         # every payment of the window (due + grace, plus posting lag) is in this delivery
         "matured": closes <= world.days - 1,

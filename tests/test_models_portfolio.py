@@ -36,7 +36,7 @@ def portfolio(tmp_path_factory):
             mp.delenv(var, raising=False)
         mp.setenv("RECOBRO_HOME", str(home))
         settings = Settings.load(config_file=home / "absent.toml").ensure_dirs()
-        simulate(ACCOUNTS, DAYS, SEED, home / "delivery", settings.truth_dir, end_date=AS_OF)
+        simulate(ACCOUNTS, DAYS, SEED, home / "delivery", settings.truth_dir, end_date=AS_OF, observable_truth=True)
         con = connect(settings)
         load_delivery(con, home / "delivery", validate=False)
         for target in ("pay_30d", "promise_kept"):
@@ -182,6 +182,10 @@ def test_model_card_against_truth(portfolio, cards):
         if t.target == "promise_kept":
             assert "Bayes AUC" in text and truth["rows"] > 100
             assert truth["bayes_auc"] > truth["model_auc"] - 0.02  # nobody beats the truth by much
+            # the Bayes reference on observables: every promise explained, between the model and the latent truth
+            assert "Bayes AUC on what a lender observes" in text and truth["observable_rows"] == truth["rows"]
+            assert truth["model_auc"] < truth["observable_auc"] < truth["bayes_auc_knowable"] + 0.02
+            assert truth["observable_gap"] == pytest.approx(truth["observable_auc"] - truth["model_auc"])
         else:
             assert "Bayes expected AUC" in text and truth["realised_labels"] is False
             assert truth["bayes_expected_auc"] > truth["model_expected_auc"]
@@ -195,6 +199,12 @@ def test_model_card_against_truth(portfolio, cards):
             assert by_runs[0] < bau["bayes_expected_auc"] < bau["bayes_expected_auc_self"] + 0.01
             assert bau["bayes_expected_auc"] > bau["model_expected_auc"] > 0.6
             assert bau["mean_p"] > truth["mean_p_true"]  # contacts help
+            # on observables: ranking by the posterior mean cannot beat ranking by the truth it averages
+            assert truth["model_expected_auc"] < truth["observable_expected_auc"] < truth["bayes_expected_auc"]
+            obs_runs = list(bau["observable_expected_auc_by_runs"].values())
+            assert obs_runs == sorted(obs_runs) and obs_runs[-1] < bau["observable_expected_auc"]
+            assert bau["model_expected_auc"] < bau["observable_expected_auc"] < bau["bayes_expected_auc"]
+            assert "Bayes expected AUC (BAU) on what a lender observes" in text
         artifacts = {a.path for a in MlflowClient().list_artifacts(t.run_id, "model_card")}
         assert f"model_card/{t.name}.md" in artifacts
         text_lower = text.lower()
