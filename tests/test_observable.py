@@ -133,3 +133,30 @@ def test_observable_pay_truth_averages_the_knowable_truth_over_the_posterior(obs
     paid = live[[f"bau_observable_paid_q{q}" for q in range(1, 5)]].sum(axis=1) / 8
     assert np.allclose(paid, live["p_pay_30d_bau_observable"], atol=1e-6)
     assert len(history.latent_samples["reason"]) == 32
+
+
+def test_simulate_command_adds_the_observable_truth_only_when_asked(tmp_path):
+    import os
+
+    import pandas as pd
+
+    from pipelines.cli import main
+
+    saved = dict(os.environ)  # main() prepares Prefect through os.environ
+    try:
+        for flag in ([], ["--observable-truth"]):
+            name = "with" if flag else "without"
+            code = main(["simulate", "--accounts", "300", "--days", "60", "--seed", "1", "--bau-truth-runs", "4", *flag,
+                         "--out", str(tmp_path / name / "out"), "--truth-dir", str(tmp_path / name / "truth")])
+            assert code == 0
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    promises = {n: pd.read_csv(tmp_path / n / "truth" / "truth_promises.csv") for n in ("with", "without")}
+    accounts = {n: pd.read_csv(tmp_path / n / "truth" / "truth_accounts.csv") for n in ("with", "without")}
+    assert "p_keep_observable" not in promises["without"] and "p_pay_30d_bau_observable" not in accounts["without"]
+    assert promises["with"]["p_keep_observable"].between(0, 1).all()
+    assert {"p_pay_30d_no_contact_observable", "p_pay_30d_bau_observable", "bau_observable_paid_q4"} <= set(accounts["with"])
+    # the delivery itself does not depend on the flag
+    for table in ("ledger", "contacts", "promises"):
+        assert (tmp_path / "with" / "out" / f"{table}.csv").read_bytes() == (tmp_path / "without" / "out" / f"{table}.csv").read_bytes()
