@@ -17,6 +17,15 @@ EARLY_DAYS = 10
 NUDGE_DECAY = 0.6  # a reminder's lift fades within a few days
 FATIGUE_DECAY = 0.85  # per day; recent contacts weigh most
 NUDGE_CAP = 3.0  # most a nudge can multiply the hazard by, minus one
+# after a click on a payment link: P(pays on the spot) (reluctant: disputers, won't-pay), and the
+# cumulative share that pays or books a self-service promise; a payment there is the past due if
+# capacity covers it, else capacity times U(LINK_CAPACITY_SHARE)
+LINK_PAY_NOW, LINK_PAY_NOW_RELUCTANT, LINK_PAY_OR_PROMISE = 0.45, 0.1, 0.8
+LINK_CAPACITY_SHARE = (0.5, 1.0)
+# a payment on the debtor's own that is not the whole past due is U(OWN_PARTIAL_SHARE) of it; a
+# forgetful debtor whose capacity covers the balance pays it all off with P OWN_PAYOFF
+OWN_PARTIAL_SHARE, OWN_PAYOFF = (0.2, 0.7), 0.15
+PLAN_DEBIT_CAPACITY_SHARE = (0.6, 1.0)  # a hardship plan's monthly direct debit, times capacity
 
 
 def payday_matrix(start: date, n_days: int) -> np.ndarray:

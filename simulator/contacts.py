@@ -68,12 +68,12 @@ class ContactSteps:
         clicked = outcome == OUT["clicked"]
         u = rng.random(len(idx))
         reluctant = (reason == P.DISPUTER) | (reason == P.WONT_PAY)
-        pay_now = clicked & (u < np.where(reluctant, 0.1, 0.45))
-        self_service = clicked & ~pay_now & (u < 0.8)
+        pay_now = clicked & (u < np.where(reluctant, B.LINK_PAY_NOW_RELUCTANT, B.LINK_PAY_NOW))
+        self_service = clicked & ~pay_now & (u < B.LINK_PAY_OR_PROMISE)
         a = idx[pay_now]
         cap = self.world.accounts.capacity[a]
         amount = np.where(cap >= self.past_due[a], self.past_due[a],
-                          np.maximum(cap * rng.uniform(0.5, 1.0, len(a)), 100)).astype(np.int64)
+                          np.maximum(cap * rng.uniform(*B.LINK_CAPACITY_SHARE, len(a)), 100)).astype(np.int64)
         self._sync(self.book.pay(a, d, np.minimum(amount, self.past_due[a]), lag=1, method="payment_link"), d)
         calls = np.flatnonzero(promised)
         agent = np.where(channel[calls] == P.AGENT_CALL, rng.integers(1, 60, len(calls)), -1)

@@ -197,7 +197,7 @@ class _Simulation(ContactSteps):
         idx = np.flatnonzero(on_plan & self._live(d) & (self.promise_until < d) & ~self.book.paid_today)
         idx = idx[self.rng.random(len(idx)) < P.PLAN_DEBIT]
         cap = self.world.accounts.capacity[idx]
-        amount = np.maximum(np.round(cap * self.rng.uniform(0.6, 1.0, len(idx)), -2), 100).astype(np.int64)
+        amount = np.maximum(np.round(cap * self.rng.uniform(*B.PLAN_DEBIT_CAPACITY_SHARE, len(idx)), -2), 100).astype(np.int64)
         self._sync(self.book.pay(idx, d, amount, lag=None, method="direct_debit"), d)
 
     def _can_pay_on_own(self, d: int) -> np.ndarray:
@@ -217,10 +217,10 @@ class _Simulation(ContactSteps):
         past_due, cap = self.past_due[idx], self.world.accounts.capacity[idx]
         p_full = np.asarray(P.P_FULL)[r] * np.minimum(1.0, cap / np.maximum(past_due, 1))
         u = self.rng.random(len(idx))
-        partial = np.ceil(past_due * self.rng.uniform(0.2, 0.7, len(idx)) / 100) * 100
+        partial = np.ceil(past_due * self.rng.uniform(*B.OWN_PARTIAL_SHARE, len(idx)) / 100) * 100
         amount = np.where(u < p_full, past_due, partial)
         # organised debtors with spare capacity sometimes clear the whole balance
-        payoff = (u < 0.15) & (r == P.FORGETFUL) & (cap >= self.book.balance[idx])
+        payoff = (u < B.OWN_PAYOFF) & (r == P.FORGETFUL) & (cap >= self.book.balance[idx])
         amount = np.where(payoff, self.book.balance[idx], amount).astype(np.int64)
         self._sync(self.book.pay(idx, d, amount, lag=None, method=None, reversible=True), d)
 

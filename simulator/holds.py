@@ -37,6 +37,33 @@ class Holds:
         return len(self.kind)
 
 
+# The draws' laws, which simulator.observable weighs too: P(drawn | reason) per owner, and the
+# rng.integers(lo, hi) range of the start (days after placement, or after the customer's first placement)
+DISPUTE_START, DISPUTE_LENGTH, PLAN_START = (1, 25), (10, 60), (7, 45)
+VULNERABILITY_START, BREATHING_SPACE_START, RARE_START = (0, 20), (10, 60), (5, 120)
+P_BREATHING_SPACE = 0.08  # UK hardship debtors
+RARE = {"bankruptcy": (0.002, 0.015), "deceased": (0.0015, 0.0015),  # (base, stubborn) probability
+        "cease": (0.003, 0.03), "attorney": (0.002, 0.02)}
+
+
+def p_dispute(reason: np.ndarray) -> np.ndarray:
+    """Disputers contest most accounts soon after placement; a few others contest too."""
+    return np.where(reason == P.DISPUTER, 0.85, 0.01)
+
+
+def p_dispute_closes(reason: np.ndarray) -> np.ndarray:
+    return np.where(reason == P.DISPUTER, 0.55, 0.9)
+
+
+def p_hardship_plan(reason: np.ndarray) -> np.ndarray:
+    return np.select([reason == P.TEMPORARY, reason == P.CHRONIC], [0.30, 0.25], 0.0)
+
+
+def stubborn(reason: np.ndarray) -> np.ndarray:
+    """The reasons with a higher rate of the rare holds (bankruptcy, cease, attorney)."""
+    return (reason == P.WONT_PAY) | (reason == P.DISPUTER) | (reason == P.CHRONIC)
+
+
 def draw_holds(rng: np.random.Generator, world: World) -> Holds:
     """Every hold that starts inside the history window."""
     acc, cus = world.accounts, world.customers
@@ -48,34 +75,28 @@ def draw_holds(rng: np.random.Generator, world: World) -> Holds:
     def add(kind: str, owners: np.ndarray, start: np.ndarray, end: np.ndarray) -> None:
         rows.append((kind, owners, start, end))
 
-    # disputers contest most accounts soon after placement; a few others contest too
-    p_dispute = np.where(reason_acc == P.DISPUTER, 0.85, 0.01)
-    owners = np.flatnonzero(rng.random(len(acc)) < p_dispute)
-    start = acc.placed_day[owners] + rng.integers(1, 25, len(owners))
-    closes = rng.random(len(owners)) < np.where(reason_acc[owners] == P.DISPUTER, 0.55, 0.9)
-    add("dispute", owners, start, np.where(closes, start + rng.integers(10, 60, len(owners)), OPEN))
+    owners = np.flatnonzero(rng.random(len(acc)) < p_dispute(reason_acc))
+    start = acc.placed_day[owners] + rng.integers(*DISPUTE_START, len(owners))
+    closes = rng.random(len(owners)) < p_dispute_closes(reason_acc[owners])
+    add("dispute", owners, start, np.where(closes, start + rng.integers(*DISPUTE_LENGTH, len(owners)), OPEN))
 
-    p_plan = np.select([reason_acc == P.TEMPORARY, reason_acc == P.CHRONIC], [0.30, 0.25], 0.0)
-    owners = np.flatnonzero(rng.random(len(acc)) < p_plan)
-    start = acc.placed_day[owners] + rng.integers(7, 45, len(owners))
+    owners = np.flatnonzero(rng.random(len(acc)) < p_hardship_plan(reason_acc))
+    start = acc.placed_day[owners] + rng.integers(*PLAN_START, len(owners))
     add("hardship_plan", owners, start, start + rng.integers(60, 120, len(owners)))
 
     owners = np.flatnonzero(cus.vulnerable)
-    add("vulnerability", owners, first_placed[owners] + rng.integers(0, 20, len(owners)),
+    add("vulnerability", owners, first_placed[owners] + rng.integers(*VULNERABILITY_START, len(owners)),
         np.full(len(owners), OPEN))
 
     uk = cus.country == P.COUNTRIES.index("UK")
     hardship = (cus.reason == P.TEMPORARY) | (cus.reason == P.CHRONIC)
-    owners = np.flatnonzero(uk & hardship & (rng.random(len(cus)) < 0.08))
-    start = first_placed[owners] + rng.integers(10, 60, len(owners))
+    owners = np.flatnonzero(uk & hardship & (rng.random(len(cus)) < P_BREATHING_SPACE))
+    start = first_placed[owners] + rng.integers(*BREATHING_SPACE_START, len(owners))
     add("breathing_space", owners, start, start + 60)
 
-    rare = {"bankruptcy": (0.002, 0.015), "deceased": (0.0015, 0.0015),
-            "cease": (0.003, 0.03), "attorney": (0.002, 0.02)}
-    stubborn = (cus.reason == P.WONT_PAY) | (cus.reason == P.DISPUTER) | (cus.reason == P.CHRONIC)
-    for kind, (p_base, p_stubborn) in rare.items():
-        owners = np.flatnonzero(rng.random(len(cus)) < np.where(stubborn, p_stubborn, p_base))
-        add(kind, owners, first_placed[owners] + rng.integers(5, 120, len(owners)), np.full(len(owners), OPEN))
+    for kind, (p_base, p_stubborn) in RARE.items():
+        owners = np.flatnonzero(rng.random(len(cus)) < np.where(stubborn(cus.reason), p_stubborn, p_base))
+        add(kind, owners, first_placed[owners] + rng.integers(*RARE_START, len(owners)), np.full(len(owners), OPEN))
 
     kind = np.concatenate([np.full(len(o), k, dtype=object) for k, o, _, _ in rows])
     owner = np.concatenate([o for _, o, _, _ in rows]).astype(np.int64)

@@ -32,6 +32,7 @@ from scipy.stats import norm
 
 from recobro.contract import PROMISE_CHANNELS
 from simulator import behaviour as B
+from simulator import holds as H
 from simulator import params as P
 from simulator import policy
 from simulator.history import _Simulation
@@ -45,9 +46,6 @@ OUT = policy.OUTCOME
 SELF_SERVICE = PROMISE_CHANNELS.index("self_service")
 # every threshold `policy.outcomes_from_uniforms` compares its second uniform with
 V_BREAKS = np.array([0.0, 0.03, 0.04, 0.06, 0.3, 0.45, 0.55, 0.6, 0.7, 0.8, 0.98, 0.985, 1.0])
-# (base probability, stubborn probability) of holds.draw_holds' rare kinds
-RARE_HOLDS = {"bankruptcy": (0.002, 0.015), "deceased": (0.0015, 0.0015),
-              "cease": (0.003, 0.03), "attorney": (0.002, 0.02)}
 
 
 def _log(p) -> np.ndarray:
@@ -127,7 +125,8 @@ def link_payment_probability(amount, past_due, capacity) -> np.ndarray:
     c = capacity.astype(float)
     full = (c >= past_due) | (past_due <= 100)
     lo = np.where(amount <= 100, -np.inf, amount.astype(float))
-    part = np.where(amount >= 100, _mass(lo, amount + 1.0, 0.5 * c, c), 0.0)
+    low, high = B.LINK_CAPACITY_SHARE
+    part = np.where(amount >= 100, _mass(lo, amount + 1.0, low * c, high * c), 0.0)
     return np.where(amount >= past_due, full.astype(float), np.where(full, 0.0, part))
 
 
@@ -138,7 +137,8 @@ def plan_debit_probability(amount, balance, capacity) -> np.ndarray:
     capped = amount >= balance
     lo = np.where(capped, np.ceil(balance / 100) * 100 - 50, np.where(amount <= 100, -np.inf, amount - 50))
     hi = np.where(capped, np.inf, amount + 50)
-    p = _mass(lo, hi, 0.6 * c, c)
+    low, high = B.PLAN_DEBIT_CAPACITY_SHARE
+    p = _mass(lo, hi, low * c, high * c)
     return np.where(capped & (balance <= 100), 1.0, p)
 
 
@@ -150,10 +150,11 @@ def own_payment_probability(amount, past_due, balance, capacity) -> np.ndarray:
     c = capacity.astype(float)
     by_reason = (slice(None),) + (None,) * (capacity.ndim - 2)  # the reason axis is capacity's second
     p_full = np.asarray(P.P_FULL)[by_reason] * np.minimum(1.0, c / np.maximum(past_due, 1))
-    payoff = 0.15 * (REASON == P.FORGETFUL)[by_reason] * (c >= balance)
+    payoff = B.OWN_PAYOFF * (REASON == P.FORGETFUL)[by_reason] * (c >= balance)
     # a partial amount rounds up to whole units and can land on the past due itself
     whole = (past_due % 100) == 0
-    partial_is_all = np.where(whole, _mass(past_due - 100.0, past_due.astype(float), 0.2 * past_due, 0.7 * past_due), 0.0)
+    low, high = B.OWN_PARTIAL_SHARE
+    partial_is_all = np.where(whole, _mass(past_due - 100.0, past_due.astype(float), low * past_due, high * past_due), 0.0)
     is_all = amount == past_due
     all_p = p_full - payoff + payoff * (balance == past_due) + (1 - p_full) * partial_is_all
     return np.where(is_all, all_p, np.where(amount == balance, payoff, 1 - p_full))
@@ -215,16 +216,16 @@ class ObservedSimulation(_Simulation):
         r = REASON
         uk = cus.country == P.COUNTRIES.index("UK")
         hardship = np.isin(r, [P.TEMPORARY, P.CHRONIC])
-        stubborn = np.isin(r, [P.WONT_PAY, P.DISPUTER, P.CHRONIC])
-        kinds = [("dispute", "account", np.where(r == P.DISPUTER, 0.85, 0.01), acc.placed_day, 1, 25),
-                 ("hardship_plan", "account", np.select([r == P.TEMPORARY, r == P.CHRONIC], [0.30, 0.25], 0.0),
-                  acc.placed_day, 7, 45),
-                 ("vulnerability", "customer", np.where(r == P.CHRONIC, scenario.p_vulnerable_chronic, 0.0), first, 0, 20),
-                 ("breathing_space", "customer", np.where(uk[:, None] & hardship[None, :], 0.08, 0.0), first, 10, 60),
-                 *((kind, "customer", np.where(stubborn, p_stubborn, p_base), first, 5, 120)
-                   for kind, (p_base, p_stubborn) in RARE_HOLDS.items())]
+        kinds = [("dispute", "account", H.p_dispute(r), acc.placed_day, H.DISPUTE_START),
+                 ("hardship_plan", "account", H.p_hardship_plan(r), acc.placed_day, H.PLAN_START),
+                 ("vulnerability", "customer", np.where(r == P.CHRONIC, scenario.p_vulnerable_chronic, 0.0), first,
+                  H.VULNERABILITY_START),
+                 ("breathing_space", "customer", np.where(uk[:, None] & hardship[None, :], H.P_BREATHING_SPACE, 0.0),
+                  first, H.BREATHING_SPACE_START),
+                 *((kind, "customer", np.where(H.stubborn(r), p_stubborn, p_base), first, H.RARE_START)
+                   for kind, (p_base, p_stubborn) in H.RARE.items())]
         draws = []
-        for kind, level, p, base, lo, hi in kinds:
+        for kind, level, p, base, (lo, hi) in kinds:
             n = len(base)
             has, start = np.zeros(n, dtype=bool), np.full(n, np.iinfo(np.int32).max, dtype=np.int64)
             sel = holds.kind == kind
@@ -243,11 +244,11 @@ class ObservedSimulation(_Simulation):
                     np.add.at(out, self.cust, logp)
                 else:
                     out += logp
-            # a dispute seen by day d closes within 10-59 days with P 0.55 (disputer) or 0.9
-            q = np.where(REASON == P.DISPUTER, 0.55, 0.9)[None, :]
+            # a dispute seen by day d closes within DISPUTE_LENGTH days with P p_dispute_closes
+            q = H.p_dispute_closes(REASON)[None, :]
             disputes = (self.holds.kind == "dispute") & (self.holds.start_day <= d)
             start, closed = self.holds.start_day[disputes], self.holds.end_day[disputes] <= d
-            logp = np.where(closed[:, None], _log(q), _log(1 - q * _started(start, 10, 60, d + 1)[:, None]))
+            logp = np.where(closed[:, None], _log(q), _log(1 - q * _started(start, *H.DISPUTE_LENGTH, d + 1)[:, None]))
             np.add.at(out, self.cust[self.holds.owner[disputes]], logp)
             self._holds_day, self._holds_ll = d, out
         return self._holds_ll
@@ -311,8 +312,8 @@ class ObservedSimulation(_Simulation):
             p = np.where(outcome == OUT["promise"], p * promise, np.where(outcome == OUT["rpc"], p * (1 - promise), p))
             tell = P.P_DISCLOSE_ON_RPC * B.can_disclose(rr, plan_start[a])
             p = np.where(outcome == OUT["rpc"], p * np.where(disclosed, tell, 1 - tell), p)
-            pay_now = 0.1 if r in (P.DISPUTER, P.WONT_PAY) else 0.45
-            click = np.where(paid_now, pay_now, np.where(self_service, 0.8 - pay_now, 0.2))
+            pay_now = B.LINK_PAY_NOW_RELUCTANT if r in (P.DISPUTER, P.WONT_PAY) else B.LINK_PAY_NOW
+            click = np.where(paid_now, pay_now, np.where(self_service, B.LINK_PAY_OR_PROMISE - pay_now, 1 - B.LINK_PAY_OR_PROMISE))
             logp[:, r] = _log(np.where(outcome == OUT["clicked"], p * click, p))
         self._add(a, logp)
         payers = a[paid_now]
