@@ -107,7 +107,7 @@ def _truth_lines(data: dict) -> list[str]:
                       "`p_keep_observable`: the keep probability averaged over the debtor's latent reason and capacity "
                       "as their observable history (payments, contacts, promises, holds) weighs them, computed by "
                       "re-running the simulator with an observer (`simulator.observable`). It is an upper bound: the "
-                      "observer is also told the debtor's channel affinities and evening responsiveness. "
+                      "observer is also told the debtor's evening responsiveness. "
                       f"Model AUC on the same {t['observable_rows']} rows {t['observable_model_auc']:.4f} -> gap "
                       f"**{t['observable_gap']:.4f}**."
                       + (f" The remaining {t['unobservable_gap']:.4f} up to the Bayes AUC above needs the latent "

@@ -5,7 +5,9 @@ capacity, which no lender sees. A model can only learn what the history reveals 
 This module computes that directly. It re-runs the history loop with the same seed (it draws
 nothing, so the history is the same). At every draw whose odds depend on the reason or on the
 capacity, it adds the log-probability of what happened under each hypothesis: the 6 reasons ×
-`GRID` capacity quantiles. The draws are payments on the debtor's own, their amounts, contact
+`GRID` capacities. Contact outcomes also depend on the debtor's affinity for the channel: they are
+weighed under `AFFINITY_POINTS` quantiles of its prior given the debtor's age, which is then
+integrated out per channel. The draws are payments on the debtor's own, their amounts, contact
 outcomes, promises on a call, hardship disclosures, payment-link clicks, inbound contacts,
 promised amounts, plan debits, kept promises and holds. At each new promise, the posterior
 over the hypotheses gives
@@ -15,11 +17,11 @@ over the hypotheses gives
 Everything the observer uses beyond the lender's view makes it an upper bound: the Bayes
 AUC on observables is at most the AUC of `p_keep_observable`, because conditioning on more
 never lowers the best AUC. The extras are:
-- the debtor's channel affinities and evening responsiveness (drawn independently of the reason);
+- the debtor's evening responsiveness (drawn independently of the reason);
 - each promise's kept outcome from the day after its grace ends, before late postings arrive.
 
-The capacity grid is the only approximation the other way: a hypothesis is a grid point, not
-the exact capacity. `promises_without_support` counts promises whose history no hypothesis
+The grids are the only approximation the other way: a hypothesis is a grid cell, not the exact
+capacity or affinity. `promises_without_support` counts promises whose history no hypothesis
 explains; `GRID` is fine enough that it is zero on the tests' portfolios.
 """
 
@@ -37,9 +39,11 @@ from simulator import params as P
 from simulator import policy
 from simulator.history import _Simulation
 from simulator.truth import keep_probability_knowable
+from simulator.world import AFFINITY_RANGE, AFFINITY_SD, affinity_level
 
 GRID = 129  # capacity hypotheses per reason (log-spacing 0.031, about 3% apart)
 CELL_POINTS = 5  # points per grid cell at which an amount's likelihood is averaged
+AFFINITY_POINTS = 8  # affinity hypotheses per customer and channel
 CAPACITY_SD = 0.5  # world.build_customers: capacity_ratio = median * lognormal(0, 0.5) * capacity_scale
 REASON = np.arange(len(P.REASONS))
 OUT = policy.OUTCOME
@@ -99,6 +103,46 @@ def outcome_distribution(channel, p_engage, stale, p_opt_out, p_complaint) -> np
     o = policy.outcomes_from_uniforms(*rep, u, v, w)
     flat = np.repeat(np.arange(n), cells) * len(OUT) + o
     return np.bincount(flat, weights=du * dv * dw, minlength=n * len(OUT)).reshape(n, len(OUT))
+
+
+def outcome_law(channel, p_engage, stale, p_opt_out, p_complaint) -> np.ndarray:
+    """`outcome_distribution` in closed form (the same thresholds, read off `policy.outcomes_from_uniforms`;
+    a test holds the two equal): cheap enough for every contact under every hypothesis."""
+    n = len(channel)
+    e = np.asarray(p_engage, dtype=float)
+    out = np.zeros((n, len(OUT)))
+    def put(mask, outcome, p):
+        out[mask, OUT[outcome]] += np.broadcast_to(p, (n,))[mask]
+
+    sms, email, wa = channel == P.SMS, channel == P.EMAIL, channel == P.WHATSAPP
+    voice, agent, letter = channel == P.VOICE, channel == P.AGENT_CALL, channel == P.LETTER
+    # texts: failed above v 0.985; engaged (u < e) replies (v < 0.3) or clicks
+    put(sms, "failed", 0.015); put(sms, "replied", 0.3 * e); put(sms, "clicked", 0.685 * e); put(sms, "delivered", 0.985 * (1 - e))
+    put(wa, "failed", 0.015); put(wa, "opened", 0.3 * e); put(wa, "replied", 0.3 * e); put(wa, "clicked", 0.385 * e)
+    put(wa, "delivered", 0.985 * (1 - e))
+    put(email, "bounced", 0.02); put(email, "opened", 0.6 * e); put(email, "clicked", 0.38 * e); put(email, "delivered", 0.98 * (1 - e))
+    a = np.where(agent, np.minimum(1.4 * e, 1.0), e)
+    calls = voice | agent
+    put(calls, "rpc", a); put(calls, "wrong_party", 0.03 * (1 - a)); put(calls, "failed", 0.03 * (1 - a))
+    put(calls, "no_answer", 0.94 * (1 - a))
+    put(letter, "failed", 0.04); put(letter, "delivered", 0.96)
+    # an outcome that reached someone (not a letter) turns into an opt-out or a complaint on the third uniform
+    reach = np.array([o not in ("failed", "bounced", "no_answer", "wrong_party") for o in policy.OUTCOME])
+    reached = np.where(letter, 0.0, out[:, reach].sum(axis=1))
+    keep = np.where(letter, 1.0, 1.0 - np.minimum(p_opt_out + p_complaint, 1.0))
+    out[:, reach] *= keep[:, None]
+    out[:, OUT["opt_out"]] += reached * p_opt_out
+    out[:, OUT["complaint"]] += reached * (np.minimum(p_opt_out + p_complaint, 1.0) - p_opt_out)
+    # stale contact data: the channel's failure pattern, whatever the debtor would have done
+    st = np.zeros((n, len(OUT)))
+    for mask, pairs in ((email, (("bounced", 0.7), ("delivered", 0.3))),
+                        (sms | wa, (("failed", 0.55), ("delivered", 0.45))),
+                        (voice, (("wrong_party", 0.45), ("no_answer", 0.35), ("failed", 0.2))),
+                        (agent, (("wrong_party", 0.6), ("no_answer", 0.4))),
+                        (letter, (("failed", 0.6), ("delivered", 0.4)))):
+        for o, p in pairs:
+            st[mask, OUT[o]] = p
+    return np.where(np.asarray(stale)[:, None], st, out)
 
 
 def promise_amount_probability(amount, past_due, capacity, self_service) -> np.ndarray:
@@ -177,6 +221,14 @@ class ObservedSimulation(_Simulation):
         self.log_prior = (np.log(np.asarray(scenario.normalised("reason_weights")))[:, None]
                           + np.log(grid_weight / grid_weight.sum())[None, :])
         self.ll_reason = np.zeros((n_cust, len(REASON)))
+        # affinity hypotheses per customer and channel: AFFINITY_POINTS quantiles of the lognormal around
+        # the age's level (world.channel_affinity); contact outcomes are weighed under each
+        age = 2026 - world.customers.birth_year
+        self.affinity_level = affinity_level(age)
+        self.affinity_z = norm.ppf((np.arange(AFFINITY_POINTS) + 0.5) / AFFINITY_POINTS)
+        self.affinity_grid = np.clip(self.affinity_level[:, :, None] * np.exp(AFFINITY_SD * self.affinity_z),
+                                     *AFFINITY_RANGE)
+        self.ll_contact = np.zeros((n_cust, len(REASON), len(REASON), AFFINITY_POINTS))  # customer, channel, reason, q
         self.ll_capacity = np.zeros((n_cust, len(REASON), GRID))
         self.p_keep_observable: list[tuple[np.ndarray, np.ndarray]] = []
         self.promises_without_support = 0
@@ -200,6 +252,14 @@ class ObservedSimulation(_Simulation):
         """Add the log of a capacity term averaged over each grid point's cell: amounts pin capacity to
         narrow intervals (two plan debits, say), which a grid point alone would miss."""
         self._add(accounts, _log(p.mean(axis=-1)))
+
+    def _reason_evidence(self, c, holds: np.ndarray) -> np.ndarray:
+        """(len(c), 6): log P(evidence | reason) for customers c, the affinities integrated out per channel."""
+        contact = self.ll_contact[c]
+        top = contact.max(axis=-1, keepdims=True)
+        top = np.where(np.isfinite(top), top, 0.0)
+        mixed = _log(np.exp(contact - top).mean(axis=-1)) + top[..., 0]
+        return self.ll_reason[c] + holds[c] + mixed.sum(axis=1)
 
     def _add(self, accounts: np.ndarray, logp: np.ndarray) -> None:
         if len(accounts) == 0:
@@ -295,19 +355,22 @@ class ObservedSimulation(_Simulation):
         paid_now = self.book.balance[a] < balance[a]
         disclosed = (plan_start[a] < 0) & (self.plan_start[a] == d + 1)
         base = np.where(outcome == OUT["promise"], OUT["rpc"], outcome)
-        # every contact under every reason at once: row r * n + m is contact m under reason r
-        rr, f = np.repeat(REASON, n), np.tile(fatigue[cust], len(REASON))
-        ch = np.tile(channel, len(REASON))
-        p_engage = B.engagement_probability(np.tile(cus.affinity[cust, channel], len(REASON)), rr,
-                                            np.tile(rows["minute"] // 60, len(REASON)),
-                                            np.tile(cus.evening[cust], len(REASON)), f)
-        dist = outcome_distribution(ch, p_engage, rr == P.STALE, B.opt_out_probability(f, rr),
-                                    B.complaint_probability(f, rr))
-        p_outcome = dist[np.arange(len(rr)), np.tile(base, len(REASON))].reshape(len(REASON), n)
+        # every contact under every (reason, affinity) hypothesis at once, as (n, 6, AFFINITY_POINTS)
+        shape = (n, len(REASON), AFFINITY_POINTS)
+        rr = np.broadcast_to(REASON[None, :, None], shape).ravel()
+        f, each = np.broadcast_to(fatigue[cust][:, None, None], shape).ravel(), (slice(None), None, None)
+        p_engage = B.engagement_probability(
+            np.broadcast_to(self.affinity_grid[cust, channel][:, None, :], shape).ravel(), rr,
+            np.broadcast_to((rows["minute"] // 60)[each], shape).ravel(),
+            np.broadcast_to(cus.evening[cust][each], shape).ravel(), f)
+        law = outcome_law(np.broadcast_to(channel[each], shape).ravel(), p_engage, rr == P.STALE,
+                          B.opt_out_probability(f, rr), B.complaint_probability(f, rr))
+        p_outcome = law[np.arange(len(rr)), np.broadcast_to(base[each], shape).ravel()].reshape(shape)
+        np.add.at(self.ll_contact, (cust, channel), _log(p_outcome))
         logp = np.empty((n, len(REASON)))
         for r in REASON:
             rr = np.full(n, r)
-            p = p_outcome[r]
+            p = np.ones(n)
             promise = P.P_PROMISE_ON_RPC[r]
             p = np.where(outcome == OUT["promise"], p * promise, np.where(outcome == OUT["rpc"], p * (1 - promise), p))
             tell = P.P_DISCLOSE_ON_RPC * B.can_disclose(rr, plan_start[a])
@@ -367,7 +430,7 @@ class ObservedSimulation(_Simulation):
         for rows, a, amount_logp, keep, kept, known in self._made:
             self._add(a, amount_logp)
             c = self.cust[a]
-            logpost = (self.log_prior[None] + (self.ll_reason[c] + self._holds_at(self.today)[c])[:, :, None]
+            logpost = (self.log_prior[None] + self._reason_evidence(c, self._holds_at(self.today))[:, :, None]
                        + self.ll_capacity[c])
             top = logpost.max(axis=(1, 2), keepdims=True)
             supported = np.isfinite(top[:, 0, 0])
@@ -392,11 +455,12 @@ class ObservedSimulation(_Simulation):
         n_cust, n_hyp = len(self.ll_reason), len(REASON) * GRID
         reason = np.empty((draws, n_cust), dtype=np.int64)
         ratio = np.empty((draws, n_cust))
+        affinity = np.empty((draws, n_cust, len(REASON)))
         self.customers_without_support = 0
         holds = self._holds_at(self.world.days - 1)  # every hold that started inside the window
         for lo in range(0, n_cust, 2_000):  # bounded memory: (2,000, 6 * GRID) at a time
             c = slice(lo, min(lo + 2_000, n_cust))
-            logpost = (self.log_prior[None] + (self.ll_reason[c] + holds[c])[:, :, None]
+            logpost = (self.log_prior[None] + self._reason_evidence(c, holds)[:, :, None]
                        + self.ll_capacity[c]).reshape(-1, n_hyp)
             top = logpost.max(axis=1, keepdims=True)
             lost = ~np.isfinite(top[:, 0])
@@ -408,7 +472,19 @@ class ObservedSimulation(_Simulation):
                 h = np.minimum((cdf < u[:, None]).sum(axis=1), n_hyp - 1)
                 reason[k, c] = h // GRID
                 ratio[k, c] = self.ratio[h // GRID, h % GRID] * np.exp((rng.random(len(h)) - 0.5) * self.grid_step)
-        return {"reason": reason, "capacity_ratio": ratio}
+                affinity[k, c] = self._affinity_draw(rng, np.arange(c.start, c.stop), h // GRID)
+        return {"reason": reason, "capacity_ratio": ratio, "affinity": affinity}
+
+    def _affinity_draw(self, rng, customers: np.ndarray, reason: np.ndarray) -> np.ndarray:
+        """(n, 6) affinities drawn from their posterior given each customer's reason: a quantile cell by
+        its contact evidence, then a point of the lognormal inside the cell."""
+        ll = self.ll_contact[customers, :, reason]  # (n, 6 channels, AFFINITY_POINTS)
+        w = np.exp(ll - np.where(np.isfinite(ll.max(axis=-1, keepdims=True)), ll.max(axis=-1, keepdims=True), 0.0))
+        w = np.where(w.sum(axis=-1, keepdims=True) > 0, w, 1.0)  # no support: the prior
+        cdf = np.cumsum(w, axis=-1)
+        q = np.minimum((cdf < rng.random(cdf.shape[:2])[..., None] * cdf[..., -1:]).sum(axis=-1), AFFINITY_POINTS - 1)
+        z = norm.ppf((q + rng.random(q.shape)) / AFFINITY_POINTS)
+        return np.clip(self.affinity_level[customers] * np.exp(AFFINITY_SD * z), *AFFINITY_RANGE)
 
     def result(self):
         out = np.full(self.promises.size, np.nan)

@@ -27,6 +27,8 @@ NOISE_NODES = 24
 #: 32 runs cost about 10 s for 20k accounts (about 0.3 s each), so it is on by default.
 BAU_RUNS = 32
 BAU_GROUPS = 4
+#: the latent traits `simulator.observable` draws from their posterior (History.latent_samples)
+LATENTS = ("reason", "capacity_ratio", "affinity")
 
 
 def truth_customers(world: World, customers: pd.DataFrame) -> pd.DataFrame:
@@ -135,10 +137,11 @@ def no_contact_probabilities(world: World, history: History, holds, live: np.nda
     return p_pay, np.where(has_open, p_open + (1.0 - p_open) * p_pay, p_pay)
 
 
-def with_latents(world: World, reason: np.ndarray, capacity_ratio: np.ndarray) -> World:
+def with_latents(world: World, reason: np.ndarray, capacity_ratio: np.ndarray, affinity: np.ndarray) -> World:
     """`world` with other latent traits per customer (capacities follow, as world.build_accounts computes them)."""
     a = world.accounts
-    return replace(world, customers=replace(world.customers, reason=reason, capacity_ratio=capacity_ratio),
+    customers = replace(world.customers, reason=reason, capacity_ratio=capacity_ratio, affinity=affinity)
+    return replace(world, customers=customers,
                    accounts=replace(a, capacity=(capacity_ratio[a.customer] * a.instalment).astype(np.int64)))
 
 
@@ -151,12 +154,12 @@ def observable_pay_truth(world: World, history: History, holds, live: np.ndarray
     probability over them; with `bau_runs` > 0, each BAU play-forward runs on its own draw (seeds
     apart from the BAU truth's), giving `p_pay_30d_bau_observable` and its paying runs per quarter
     `bau_observable_paid_q1..4`. Like `p_keep_observable`, they are upper bounds of what can be
-    known from the history: the draws' world also knows channel affinities, and the play-forward
-    starts from the history's booked promise payments.
+    known from the history: the draws' world keeps each debtor's evening responsiveness, and the
+    play-forward starts from the history's booked promise payments.
     """
     draws = history.latent_samples
     k = len(draws["reason"])
-    worlds = (with_latents(world, draws["reason"][i % k], draws["capacity_ratio"][i % k]) for i in range(k))
+    worlds = (with_latents(world, *(draws[x][i % k] for x in LATENTS)) for i in range(k))
     out = {"p_pay_30d_no_contact_observable": np.round(
         np.mean([no_contact_probabilities(w, history, holds, live, payday)[1] for w in worlds], axis=0), 6)}
     if holds is not None and bau_runs > 0:
@@ -167,7 +170,7 @@ def observable_pay_truth(world: World, history: History, holds, live: np.ndarray
         paid = np.zeros((BAU_GROUPS, len(live)), dtype=np.int64)
         for q, group in enumerate(np.array_split(np.arange(bau_runs), BAU_GROUPS)):
             for i in group:
-                w = with_latents(world, draws["reason"][i % k], draws["capacity_ratio"][i % k])
+                w = with_latents(world, *(draws[x][i % k] for x in LATENTS))
                 paid[q] += play_forward(w, holds, history, bau, days=HORIZON, seed=int(seeds[i])).recovered > 0
         paid = np.where(live, paid, 0)
         out["p_pay_30d_bau_observable"] = np.round(paid.sum(axis=0) / bau_runs, 6)

@@ -115,15 +115,24 @@ def build_customers(rng: np.random.Generator, n: int, days: int, scenario: Scena
                      whatsapp_opt_in, reason, capacity_ratio, evening, affinity, vulnerable)
 
 
-def channel_affinity(rng: np.random.Generator, age: np.ndarray) -> np.ndarray:
-    """(n, 6) base engagement probability per channel: the young text, the old pick up the phone."""
+AFFINITY_SD = 0.35  # sd of the log of a debtor's affinity around their age's level
+AFFINITY_RANGE = (0.01, 0.9)
+
+
+def affinity_level(age: np.ndarray) -> np.ndarray:
+    """(n, 6) typical engagement probability per channel at each age: the young text, the old pick up the phone."""
     young = np.clip((60.0 - age) / 40.0, 0.0, 1.0)[:, None]
     base = np.array([0.20, 0.20, 0.20, 0.12, 0.20, 0.05])
     slope = np.array([0.20, 0.08, 0.40, -0.18, -0.22, -0.10])  # shift from oldest to youngest
     old_level = base - np.minimum(slope, 0)
-    aff = old_level + slope * young
-    aff = aff * rng.lognormal(0.0, 0.35, size=aff.shape)
-    return np.clip(aff, 0.01, 0.9)
+    return old_level + slope * young
+
+
+def channel_affinity(rng: np.random.Generator, age: np.ndarray) -> np.ndarray:
+    """(n, 6) base engagement probability per channel: the age's level times a lognormal draw."""
+    aff = affinity_level(age)
+    aff = aff * rng.lognormal(0.0, AFFINITY_SD, size=aff.shape)
+    return np.clip(aff, *AFFINITY_RANGE)
 
 
 def build_accounts(rng: np.random.Generator, customers: Customers, n: int, days: int,

@@ -31,6 +31,13 @@ def test_outcome_distribution_is_the_law_of_the_drawn_outcomes():
     assert np.abs(freq - exact).max() < 0.01
 
 
+def test_the_closed_form_outcome_law_is_the_integrated_one():
+    rng = np.random.default_rng(2)
+    n = 5_000
+    args = (rng.integers(0, 6, n), rng.random(n) * 0.95, rng.random(n) < 0.2, rng.random(n) * 0.2, rng.random(n) * 0.1)
+    assert np.abs(O.outcome_law(*args) - O.outcome_distribution(*args)).max() < 1e-12
+
+
 def test_promise_amount_probability_is_the_law_of_promise_amount():
     rng = np.random.default_rng(1)
     draws = 200_000
@@ -132,7 +139,9 @@ def test_observable_pay_truth_averages_the_knowable_truth_over_the_posterior(obs
     assert abs(live["p_pay_30d_bau_observable"].mean() - live["p_pay_30d_bau"].mean()) < 0.02
     paid = live[[f"bau_observable_paid_q{q}" for q in range(1, 5)]].sum(axis=1) / 8
     assert np.allclose(paid, live["p_pay_30d_bau_observable"], atol=1e-6)
-    assert len(history.latent_samples["reason"]) == 32
+    draws = history.latent_samples
+    assert len(draws["reason"]) == 32 and draws["affinity"].shape == (32, *world.customers.affinity.shape)
+    assert ((draws["affinity"] >= 0.01) & (draws["affinity"] <= 0.9)).all()
 
 
 def test_simulate_command_adds_the_observable_truth_only_when_asked(tmp_path):
