@@ -5,14 +5,17 @@ capacity, which no lender sees. A model can only learn what the history reveals 
 This module computes that directly. It re-runs the history loop with the same seed (it draws
 nothing, so the history is the same). At every draw whose odds depend on the reason or on the
 capacity, it adds the log-probability of what happened under each hypothesis: the 6 reasons ×
-`GRID` capacities. Contact outcomes also depend on the debtor's affinity for the channel: they are
-weighed under `AFFINITY_POINTS` quantiles of its prior given the debtor's age, which is then
-integrated out per channel. The draws are payments on the debtor's own, their amounts, contact
-outcomes, promises on a call, hardship disclosures, payment-link clicks, inbound contacts,
-promised amounts, plan debits, kept promises and holds. At each new promise, the posterior
+`GRID` capacities. The draws are payments on the debtor's own and their amounts, contact outcomes,
+promises on a call, hardship disclosures, payment-link clicks, inbound contacts, promised amounts,
+plan debits, kept promises and holds (from their start day). Contact outcomes also depend on the
+debtor's affinity for the channel: they are weighed under `AFFINITY_POINTS` quantiles of its prior
+given the debtor's age, which is integrated out per channel. At each new promise, the posterior
 over the hypotheses gives
 
     p_keep_observable = sum over h of P(h | history) * keep_probability_knowable(h, promise)
+
+and at the end of the window `latent_samples` draws (reason, capacity, affinities) per customer
+from the posterior, for the pay references (`truth.observable_pay_truth`).
 
 Everything the observer uses beyond the lender's view makes it an upper bound: the Bayes
 AUC on observables is at most the AUC of `p_keep_observable`, because conditioning on more
