@@ -91,6 +91,10 @@ PROMISE_FEATURE_COLUMNS = [
     "promise_window_month_end_paydays", "promise_window_mid_month_paydays", "promise_from_inbound",
 ]
 
+# Holds open at as_of (a dispute, bankruptcy or death stops payments on one's own; a hardship plan
+# replaces them with its debits). Kept out of FEATURE_COLUMNS, which the channel model reads.
+HOLD_STATUS_COLUMNS = ["payment_block_open", "hardship_plan_open"]
+
 KEY_COLUMNS = ["as_of", "account_id", "customer_id", "jurisdiction", "currency", "product"]
 STATE_COLUMNS = [
     "balance", "dpd", "past_due_amount", "last_payment_at", "open_promise_due_date",
@@ -118,7 +122,8 @@ def feature_columns(target: str) -> list[str]:
     """Model feature names for `target` (`pay_30d` or `promise_kept`), in column order."""
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}; expected one of {TARGETS}")
-    return FEATURE_COLUMNS + BEHAVIOUR_FEATURE_COLUMNS + (PROMISE_FEATURE_COLUMNS if target == "promise_kept" else [])
+    return (FEATURE_COLUMNS + BEHAVIOUR_FEATURE_COLUMNS + HOLD_STATUS_COLUMNS
+            + (PROMISE_FEATURE_COLUMNS if target == "promise_kept" else []))
 
 
 def feature_catalog() -> dict:

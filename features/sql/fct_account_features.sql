@@ -390,13 +390,14 @@ promise_stats as (
 ),
 
 visible_holds as (
-    select spine.spine_id, holds.kind,
+    -- open_now: the hold still covers the end of as_of (no end, or an end after it)
+    select spine.spine_id, holds.kind, coalesce(holds.ends_at >= spine.visible_before, true) as open_now,
     from spine
     inner join holds
         on holds.account_id = spine.account_id
         and holds.starts_at < spine.visible_before
     union all
-    select spine.spine_id, holds.kind,
+    select spine.spine_id, holds.kind, coalesce(holds.ends_at >= spine.visible_before, true) as open_now,
     from spine
     inner join holds
         on holds.account_id is null
@@ -409,6 +410,9 @@ hold_stats as (
         spine_id,
         count(*) filter (where kind = 'dispute') as disputes_total,
         count(*) filter (where kind = 'hardship_plan') as hardship_plans_total,
+        -- holds under which the debtor does not pay on their own, and a hardship plan, open now
+        count(*) filter (where kind in ('dispute', 'bankruptcy', 'deceased') and open_now) > 0 as payment_block_open,
+        count(*) filter (where kind = 'hardship_plan' and open_now) > 0 as hardship_plan_open,
     from visible_holds
     group by spine_id
 ),
@@ -594,6 +598,8 @@ final as (
         -- dispute and hardship-plan history (never vulnerability or health)
         coalesce(hold_stats.disputes_total, 0) as disputes_total,
         coalesce(hold_stats.hardship_plans_total, 0) as hardship_plans_total,
+        cast(coalesce(hold_stats.payment_block_open, false) as integer) as payment_block_open,
+        cast(coalesce(hold_stats.hardship_plan_open, false) as integer) as hardship_plan_open,
         -- tenure
         date_diff('day', cast(s.customer_created_at as date), s.as_of) as customer_tenure_days,
         coalesce(customer_stats.customer_accounts, 0) as customer_accounts,
