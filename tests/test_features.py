@@ -137,6 +137,14 @@ def test_contacts_promises_and_holds(portfolio):
     assert a1["disputes_total"] == 1 and a1["hardship_plans_total"] == 0
 
 
+def test_holds_open_at_as_of(portfolio):
+    """A hold counts as open from its start until its end; a customer-level plan covers every account."""
+    opened = {d: features_at(portfolio, d)["a1"] for d in (date(2024, 2, 5), date(2024, 2, 10), AS_OF, date(2024, 4, 10))}
+    assert [opened[d]["payment_block_open"] for d in sorted(opened)] == [1, 0, 0, 0]  # dispute h1: Feb 1-10
+    assert [opened[d]["hardship_plan_open"] for d in sorted(opened)] == [0, 0, 0, 1]  # plan h3 from Apr 3
+    assert opened[date(2024, 4, 10)]["hardship_plans_total"] == 1
+
+
 def test_behaviour_features_by_hand(portfolio):
     a1 = features_at(portfolio, AS_OF)["a1"]
     # instalment 100; valid payments 100 (01-20) and 30 (03-10); e7 reversed, e10 not yet posted
