@@ -211,9 +211,7 @@ def observable_bau_truth(rows: pd.DataFrame, bau: dict) -> dict:
     out = {"observable_expected_auc_by_runs": {str(k): v for k, v in by_runs.items()}}
     if len(by_runs) < 2:
         return out
-    k = np.array(list(by_runs), dtype="float64")
-    _, intercept = np.polyfit(1.0 / k, np.array(list(by_runs.values())), 1)
-    out["observable_expected_auc"] = float(intercept)
+    out["observable_expected_auc"] = auc_without_run_noise(by_runs)
     if "model_expected_auc" in bau:
         out["observable_gap"] = out["observable_expected_auc"] - bau["model_expected_auc"]
     if "bayes_expected_auc" in bau:
@@ -241,10 +239,7 @@ def bau_truth(rows: pd.DataFrame, scores: dict[str, np.ndarray]) -> dict:
     by_runs = noisy_truth_aucs(rows, runs)
     out["bayes_expected_auc_by_runs"] = {str(k): v for k, v in by_runs.items()}
     if len(by_runs) >= 2:
-        # AUC(k) = AUC(inf) - c / k, fitted by least squares on the k-run values
-        k = np.array(list(by_runs), dtype="float64")
-        _, intercept = np.polyfit(1.0 / k, np.array(list(by_runs.values())), 1)
-        out["bayes_expected_auc"] = float(intercept)
+        out["bayes_expected_auc"] = auc_without_run_noise(by_runs)
     for name in scores:
         s = rows[f"score_{name}"].to_numpy()
         # weights linear in an unbiased estimate: the expected AUC of a fixed score is nearly unbiased
@@ -256,6 +251,14 @@ def bau_truth(rows: pd.DataFrame, scores: dict[str, np.ndarray]) -> dict:
     if "model" in scores and "bayes_expected_auc" in out:
         out["expected_gap"] = out["bayes_expected_auc"] - out["model_expected_auc"]
     return out
+
+
+def auc_without_run_noise(by_runs: dict[int, float]) -> float:
+    """AUC(infinitely many runs) from {k: AUC of a k-run average}, fitting AUC(k) = AUC(inf) - c / k
+    by least squares (at least two k)."""
+    k = np.array(list(by_runs), dtype="float64")
+    _, intercept = np.polyfit(1.0 / k, np.array(list(by_runs.values())), 1)
+    return float(intercept)
 
 
 def noisy_truth_aucs(rows: pd.DataFrame, runs: int) -> dict[int, float]:

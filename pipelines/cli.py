@@ -226,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "accounts; 0 skips the column)")
     p.add_argument("--observable-truth", action="store_true",
                    help="add truth_promises.p_keep_observable: P(kept) given only the observable history, the "
-                        "model card's Bayes reference on observables (~1.5 s per 1,000 accounts, plus as many BAU play-forwards again)")
+                        "model card's Bayes reference on observables (re-runs the history and doubles the BAU play-forwards)")
     p.add_argument("--forward-days", type=int, default=30, help="compare: days to play forward")
     p.add_argument("--policies", default="oracle,bau,random,no_contact", help="compare: policies to play")
 

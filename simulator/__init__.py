@@ -62,7 +62,7 @@ def simulate(n_accounts: int, days: int, seed: int, out_dir: Path, truth_dir: Pa
     play-forwards (default `truth.BAU_RUNS`; 0 skips them) estimate `truth_accounts.p_pay_30d_bau`;
     they draw from their own seeds, so the delivery files do not depend on it. `observable_truth` adds
     `truth_promises.p_keep_observable`, P(kept) given the observable history (simulator.observable;
-    about 1.5 s per 1,000 accounts, plus `bau_truth_runs` more play-forwards); the delivery files do not depend on it either.
+    it re-runs the history and `bau_truth_runs` more play-forwards); the delivery files do not depend on it either.
     """
     from simulator import messiness as M
     from simulator import tables, truth

@@ -51,8 +51,6 @@ CAPACITY_SD = 0.5  # world.build_customers: capacity_ratio = median * lognormal(
 REASON = np.arange(len(P.REASONS))
 OUT = policy.OUTCOME
 SELF_SERVICE = PROMISE_CHANNELS.index("self_service")
-# every threshold `policy.outcomes_from_uniforms` compares its second uniform with
-V_BREAKS = np.array([0.0, 0.03, 0.04, 0.06, 0.3, 0.45, 0.55, 0.6, 0.7, 0.8, 0.98, 0.985, 1.0])
 
 
 def _log(p) -> np.ndarray:
@@ -82,38 +80,14 @@ def _started(first, lo: int, hi: int, days: int) -> np.ndarray:
     return np.clip(days - np.asarray(first) - lo, 0, hi - lo) / (hi - lo)
 
 
-def outcome_distribution(channel, p_engage, stale, p_opt_out, p_complaint) -> np.ndarray:
-    """(n, n_outcomes): P(each outcome) of `policy.outcomes_from_uniforms`, by exact integration.
-
-    Its three uniforms are only compared with thresholds, so the unit cube splits into cells on
-    which the outcome is constant: the function itself is evaluated once at every cell's midpoint.
-    """
-    n = len(channel)
-    ones, zeros = np.ones(n), np.zeros(n)
-    u_cuts = np.sort(np.column_stack([zeros, np.minimum(p_engage, 1), np.minimum(1.4 * p_engage, 1), ones]), axis=1)
-    w_cuts = np.column_stack([zeros, p_opt_out, np.minimum(p_opt_out + p_complaint, 1), ones])
-    nv = len(V_BREAKS) - 1
-    # cell (i, j, k) of contact m sits at flat position ((m * 3 + i) * nv + j) * 3 + k
-    i, j, k = (x.ravel() for x in np.meshgrid(np.arange(3), np.arange(nv), np.arange(3), indexing="ij"))
-    u = ((u_cuts[:, i] + u_cuts[:, i + 1]) / 2).ravel()
-    du = (u_cuts[:, i + 1] - u_cuts[:, i]).ravel()
-    w = ((w_cuts[:, k] + w_cuts[:, k + 1]) / 2).ravel()
-    dw = (w_cuts[:, k + 1] - w_cuts[:, k]).ravel()
-    v = np.tile((V_BREAKS[j] + V_BREAKS[j + 1]) / 2, n)
-    dv = np.tile(V_BREAKS[j + 1] - V_BREAKS[j], n)
-    cells = len(i)
-    rep = [np.repeat(np.asarray(x), cells) for x in (channel, p_engage, stale, p_opt_out, p_complaint)]
-    o = policy.outcomes_from_uniforms(*rep, u, v, w)
-    flat = np.repeat(np.arange(n), cells) * len(OUT) + o
-    return np.bincount(flat, weights=du * dv * dw, minlength=n * len(OUT)).reshape(n, len(OUT))
-
-
 def outcome_law(channel, p_engage, stale, p_opt_out, p_complaint) -> np.ndarray:
-    """`outcome_distribution` in closed form (the same thresholds, read off `policy.outcomes_from_uniforms`;
-    a test holds the two equal): cheap enough for every contact under every hypothesis."""
+    """(n, n_outcomes): P(each outcome) of `policy.outcomes_from_uniforms` given its probabilities, in
+    closed form (its thresholds, read off the function; tests/test_observable.py integrates the function
+    itself over its threshold cells and holds the two equal)."""
     n = len(channel)
     e = np.asarray(p_engage, dtype=float)
     out = np.zeros((n, len(OUT)))
+
     def put(mask, outcome, p):
         out[mask, OUT[outcome]] += np.broadcast_to(p, (n,))[mask]
 
@@ -243,13 +217,13 @@ class ObservedSimulation(_Simulation):
     # -- evidence bookkeeping ------------------------------------------------------------------
     def _capacity(self, accounts: np.ndarray) -> np.ndarray:
         """(n, 6, GRID) capacity in cents of each account under each hypothesis (as world.build_accounts)."""
-        inst = self.world.accounts.instalment[accounts].astype(float)
-        return (self.ratio[None] * inst[:, None, None]).astype(np.int64)
+        return self._capacity_cells(accounts, np.ones(1))[..., 0]
 
-    def _capacity_cells(self, accounts: np.ndarray) -> np.ndarray:
-        """(n, 6, GRID, CELL_POINTS): capacities spread over each grid point's cell (log-spacing apart)."""
+    def _capacity_cells(self, accounts: np.ndarray, spread=None) -> np.ndarray:
+        """(n, 6, GRID, points): capacities spread over each grid point's cell (by default `self.cell`)."""
+        spread = self.cell if spread is None else spread
         inst = self.world.accounts.instalment[accounts].astype(float)
-        return (self.ratio[None, :, :, None] * self.cell[None, None, None, :] * inst[:, None, None, None]).astype(np.int64)
+        return (self.ratio[None, :, :, None] * spread[None, None, None, :] * inst[:, None, None, None]).astype(np.int64)
 
     def _add_cells(self, accounts: np.ndarray, p: np.ndarray) -> None:
         """Add the log of a capacity term averaged over each grid point's cell: amounts pin capacity to
